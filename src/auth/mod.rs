@@ -1,0 +1,584 @@
+//! The rules: who may sign up with what, how passwords are hashed and checked, how failed
+//! logins are throttled, and the [`Session`] a successful login hands out. Storage comes
+//! through the [`UserStore`] trait and time through the [`Clock`] trait, so every rule is
+//! testable without files or sleeping.
+
+mod clock;
+pub mod hashing;
+mod password;
+pub mod policy;
+mod session;
+pub mod throttle;
+mod username;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::store::{Change, StoreError, UserRecord, UserStore, Users};
+
+pub use clock::{Clock, FakeClock, SystemClock};
+pub use hashing::{Cost, HashError};
+pub use password::Password;
+pub use policy::{PolicyError, Strength};
+pub use session::{Account, LoginFacts, Session};
+pub use throttle::LockState;
+pub use username::{Username, UsernameError};
+
+/// Why an auth operation did not happen. The message is meant for the person who asked.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// One message for an unknown user and a wrong password, so that neither reveals
+    /// whether an account exists.
+    #[error("Invalid username or password")]
+    InvalidCredentials,
+    #[error("{}", locked_message(*until, *now))]
+    Locked {
+        /// `None`: until an administrator unlocks it.
+        until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    },
+    #[error(transparent)]
+    Username(#[from] UsernameError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error("Username {0} is already taken")]
+    UsernameTaken(String),
+    #[error("No account named {0}")]
+    NoSuchUser(String),
+    #[error("Current password is incorrect")]
+    WrongPassword,
+    #[error("New password must differ from the current one")]
+    SamePassword,
+    #[error("This account no longer exists")]
+    AccountGone,
+    #[error(
+        "The stored password hash of {username} is unusable ({source}); set a new one with `authtui user passwd {username}`"
+    )]
+    BadStoredHash { username: String, source: HashError },
+    #[error(transparent)]
+    Hash(HashError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AuthError {
+    /// Errors of data or the system, as opposed to a refusal of what was asked.
+    pub fn is_data_error(&self) -> bool {
+        matches!(
+            self,
+            AuthError::Store(_) | AuthError::BadStoredHash { .. } | AuthError::Hash(_)
+        )
+    }
+
+    /// For a lock: seconds until a retry is allowed (rounded up), or `None` if only an
+    /// administrator can unlock it.
+    pub fn retry_after_secs(&self, now: DateTime<Utc>) -> Option<i64> {
+        match self {
+            AuthError::Locked {
+                until: Some(until), ..
+            } => Some(remaining_secs(*until, now)),
+            _ => None,
+        }
+    }
+}
+
+fn remaining_secs(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    let ms = (until - now).num_milliseconds().max(0);
+    (ms + 999) / 1000
+}
+
+/// "27 s", "2 min 5 s", "15 min".
+pub fn format_wait(secs: i64) -> String {
+    let (m, s) = (secs / 60, secs % 60);
+    match (m, s) {
+        (0, s) => format!("{s} s"),
+        (m, 0) => format!("{m} min"),
+        (m, s) => format!("{m} min {s} s"),
+    }
+}
+
+/// The lock message, counted from `now` (so a screen can count it down).
+pub fn locked_message(until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    match until {
+        Some(until) => format!(
+            "Too many failed attempts. Try again in {}",
+            format_wait(remaining_secs(until, now).max(1))
+        ),
+        None => {
+            "Too many failed attempts: this account is locked; ask an administrator to unlock it".to_owned()
+        }
+    }
+}
+
+/// What became of one entry of an import.
+#[derive(Debug)]
+pub enum ImportOutcome {
+    Imported(Username),
+    Skipped { username: String, reason: String },
+}
+
+/// The auth service: every account operation, over any [`UserStore`].
+pub struct Service {
+    store: Box<dyn UserStore>,
+    clock: Arc<dyn Clock>,
+    cost: Cost,
+}
+
+/// Why a password check refused, before it is turned into the caller's error.
+enum Refusal {
+    Missing,
+    Wrong,
+    Locked(LockState),
+    Error(AuthError),
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Refusal::Error(e.into())
+    }
+}
+
+/// A password that matched, and what to save because of it.
+struct Verified {
+    key: String,
+    record: UserRecord,
+    /// A new hash when the stored one should be upgraded (lower cost, or made from the
+    /// password before NFC).
+    rehash: Option<String>,
+}
+
+impl Service {
+    pub fn new(store: impl UserStore + 'static, cost: Cost) -> Service {
+        Service {
+            store: Box::new(store),
+            clock: Arc::new(SystemClock),
+            cost,
+        }
+    }
+
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Service {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    pub fn cost(&self) -> Cost {
+        self.cost
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Where accounts are kept, for people to read.
+    pub fn location(&self) -> String {
+        self.store.location()
+    }
+
+    /// Creates an account and logs it in.
+    pub fn signup(&self, username: &str, password: &Password) -> Result<Session, AuthError> {
+        let now = self.clock.now();
+        let (name, hash) = self.prepare_account(username, password)?;
+        let mut record = UserRecord::new(hash, now);
+        record.last_login_at = Some(now);
+        record.login_count = 1;
+        self.insert(&name, record)?;
+        Ok(Session::new(
+            name,
+            LoginFacts {
+                created_at: Some(now),
+                logged_in_at: now,
+                previous_login_at: None,
+                failed_attempts_since: 0,
+                login_count: 1,
+            },
+        ))
+    }
+
+    /// Creates an account without logging it in (an administrator's `user add`).
+    pub fn create_account(&self, username: &str, password: &Password) -> Result<Username, AuthError> {
+        let (name, hash) = self.prepare_account(username, password)?;
+        self.insert(&name, UserRecord::new(hash, self.clock.now()))?;
+        Ok(name)
+    }
+
+    fn prepare_account(&self, username: &str, password: &Password) -> Result<(Username, String), AuthError> {
+        let name = Username::parse(username.trim())?;
+        let password = password.normalized();
+        policy::check(&password, &name)?;
+        // Cheap early answer before the slow hash; `insert` checks again under the lock.
+        if self.store.get(name.as_str())?.is_some() {
+            return Err(AuthError::UsernameTaken(name.to_string()));
+        }
+        let hash = hashing::hash(&password, self.cost).map_err(AuthError::Hash)?;
+        Ok((name, hash))
+    }
+
+    fn insert(&self, name: &Username, record: UserRecord) -> Result<(), AuthError> {
+        let mut record = Some(record);
+        let mut taken = false;
+        self.store.update(&mut |users| {
+            if users.contains_key(name.as_str()) {
+                taken = true;
+                return Change::Keep;
+            }
+            users.insert(name.to_string(), record.take().unwrap_or_default());
+            Change::Save
+        })?;
+        if taken {
+            return Err(AuthError::UsernameTaken(name.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Logs in. Unknown user and wrong password give the same error after the same bcrypt
+    /// work; a locked account is refused without running bcrypt.
+    pub fn login(&self, username: &str, password: &Password) -> Result<Session, AuthError> {
+        let now = self.clock.now();
+        let verified = match self.verify_password(username, password, now) {
+            Ok(v) => v,
+            Err(Refusal::Missing | Refusal::Wrong) => return Err(AuthError::InvalidCredentials),
+            Err(Refusal::Locked(lock)) => return Err(lock_error(lock, now)),
+            Err(Refusal::Error(e)) => return Err(e),
+        };
+        let mut outcome: Result<LoginFacts, Refusal> = Err(Refusal::Missing);
+        self.store.update(&mut |users| {
+            let Some(record) = users.get_mut(&verified.key) else {
+                outcome = Err(Refusal::Missing);
+                return Change::Keep;
+            };
+            // Changed since we read it: the password we checked may no longer be the one.
+            if record.password_hash != verified.record.password_hash {
+                outcome = Err(Refusal::Wrong);
+                return Change::Keep;
+            }
+            // Locked meanwhile by failures racing this attempt: refused like any locked try.
+            let lock = LockState::of(record, now);
+            if lock.is_locked() {
+                outcome = Err(Refusal::Locked(lock));
+                return Change::Keep;
+            }
+            let facts = LoginFacts {
+                created_at: record.created_at,
+                logged_in_at: now,
+                previous_login_at: record.last_login_at,
+                failed_attempts_since: record.failed_attempts,
+                login_count: record.login_count.saturating_add(1),
+            };
+            record.previous_login_at = record.last_login_at;
+            record.last_login_at = Some(now);
+            record.login_count = facts.login_count;
+            throttle::reset(record);
+            if let Some(hash) = &verified.rehash {
+                record.password_hash.clone_from(hash);
+            }
+            outcome = Ok(facts);
+            Change::Save
+        })?;
+        match outcome {
+            Ok(facts) => Ok(Session::new(Username::from_stored(verified.key), facts)),
+            Err(Refusal::Missing | Refusal::Wrong) => Err(AuthError::InvalidCredentials),
+            Err(Refusal::Locked(lock)) => Err(lock_error(lock, now)),
+            Err(Refusal::Error(e)) => Err(e),
+        }
+    }
+
+    /// Ends a session. Nothing is stored for it: the session lived only in memory.
+    pub fn logout(&self, session: Session) -> Username {
+        session.into_username()
+    }
+
+    /// Changes the signed-in user's password; asks for the current one (a wrong one counts
+    /// as a failed attempt, like a login).
+    pub fn change_password(
+        &self,
+        session: &Session,
+        current: &Password,
+        new: &Password,
+    ) -> Result<(), AuthError> {
+        let name = session.username();
+        let new = new.normalized();
+        policy::check(&new, name)?;
+        if new.expose() == current.normalized().expose() {
+            return Err(AuthError::SamePassword);
+        }
+        let now = self.clock.now();
+        let verified = self.verify_session_password(session, current, now)?;
+        let hash = hashing::hash(&new, self.cost).map_err(AuthError::Hash)?;
+        self.replace_hash(&verified, |record| {
+            record.password_hash = hash.clone();
+            throttle::reset(record);
+        })
+    }
+
+    /// Deletes the signed-in user's account; asks for the password.
+    pub fn delete_account(&self, session: Session, password: &Password) -> Result<(), AuthError> {
+        let now = self.clock.now();
+        let verified = self.verify_session_password(&session, password, now)?;
+        let mut outcome = Err(AuthError::AccountGone);
+        self.store.update(&mut |users| match users.get(&verified.key) {
+            Some(r) if r.password_hash == verified.record.password_hash => {
+                users.remove(&verified.key);
+                outcome = Ok(());
+                Change::Save
+            }
+            Some(_) => {
+                outcome = Err(AuthError::WrongPassword);
+                Change::Keep
+            }
+            None => Change::Keep,
+        })?;
+        outcome
+    }
+
+    fn verify_session_password(
+        &self,
+        session: &Session,
+        password: &Password,
+        now: DateTime<Utc>,
+    ) -> Result<Verified, AuthError> {
+        self.verify_password(session.username().as_str(), password, now)
+            .map_err(|refusal| match refusal {
+                Refusal::Missing => AuthError::AccountGone,
+                Refusal::Wrong => AuthError::WrongPassword,
+                Refusal::Locked(lock) => lock_error(lock, now),
+                Refusal::Error(e) => e,
+            })
+    }
+
+    /// Saves a change to a verified account, provided its hash is still the one verified.
+    fn replace_hash(&self, verified: &Verified, apply: impl Fn(&mut UserRecord)) -> Result<(), AuthError> {
+        let mut outcome = Err(AuthError::AccountGone);
+        self.store
+            .update(&mut |users| match users.get_mut(&verified.key) {
+                Some(r) if r.password_hash == verified.record.password_hash => {
+                    apply(r);
+                    outcome = Ok(());
+                    Change::Save
+                }
+                Some(_) => {
+                    outcome = Err(AuthError::WrongPassword);
+                    Change::Keep
+                }
+                None => Change::Keep,
+            })?;
+        outcome
+    }
+
+    /// Checks a password for an account, with throttling: refused without bcrypt while
+    /// locked, a failure recorded when wrong, the same bcrypt work when the account is
+    /// missing.
+    fn verify_password(
+        &self,
+        username: &str,
+        password: &Password,
+        now: DateTime<Utc>,
+    ) -> Result<Verified, Refusal> {
+        let normalized = password.normalized();
+        // Longer than bcrypt reads: could never have been set, so never matches.
+        policy::check_length(&normalized).map_err(|e| Refusal::Error(e.into()))?;
+        // A password hashed before NFC normalisation (the prototype hashed raw bytes).
+        let raw = (normalized.expose() != password.expose()
+            && password.expose().len() <= hashing::MAX_PASSWORD_BYTES)
+            .then_some(password);
+
+        let Some((key, record)) = self.find(username)? else {
+            hashing::verify_dummy(normalized.expose(), self.cost);
+            if let Some(raw) = raw {
+                hashing::verify_dummy(raw.expose(), self.cost);
+            }
+            return Err(Refusal::Missing);
+        };
+        let bad_hash = |source| {
+            Refusal::Error(AuthError::BadStoredHash {
+                username: key.clone(),
+                source,
+            })
+        };
+        let stored_cost = hashing::stored_cost(&record.password_hash).map_err(bad_hash)?;
+        let lock = LockState::of(&record, now);
+        if lock.is_locked() {
+            return Err(Refusal::Locked(lock));
+        }
+
+        let mut matched_raw = false;
+        let mut ok = hashing::verify(normalized.expose(), &record.password_hash).map_err(bad_hash)?;
+        if !ok && let Some(raw) = raw {
+            ok = hashing::verify(raw.expose(), &record.password_hash).map_err(bad_hash)?;
+            matched_raw = ok;
+        }
+        if !ok {
+            return Err(self.record_failure(&key, now)?);
+        }
+        let rehash = if matched_raw || stored_cost < self.cost.get() {
+            Some(hashing::hash(&normalized, self.cost).map_err(|e| Refusal::Error(AuthError::Hash(e)))?)
+        } else {
+            None
+        };
+        Ok(Verified { key, record, rehash })
+    }
+
+    fn record_failure(&self, key: &str, now: DateTime<Utc>) -> Result<Refusal, StoreError> {
+        let mut lock = LockState::Open;
+        self.store.update(&mut |users| match users.get_mut(key) {
+            Some(record) => {
+                throttle::record_failure(record, now);
+                lock = LockState::of(record, now);
+                Change::Save
+            }
+            None => Change::Keep,
+        })?;
+        Ok(if lock.is_locked() {
+            Refusal::Locked(lock)
+        } else {
+            Refusal::Wrong
+        })
+    }
+
+    /// The stored account for a typed username: lower-cased first (usernames are), then
+    /// exactly as typed, for names from the legacy file that predate the rules.
+    fn find(&self, typed: &str) -> Result<Option<(String, UserRecord)>, StoreError> {
+        let typed = typed.trim();
+        let lower = typed.to_ascii_lowercase();
+        if let Some(record) = self.store.get(&lower)? {
+            return Ok(Some((lower, record)));
+        }
+        if lower != typed
+            && let Some(record) = self.store.get(typed)?
+        {
+            return Ok(Some((typed.to_owned(), record)));
+        }
+        Ok(None)
+    }
+
+    // --- Administration: trusted callers (whoever may write users.json) ---
+
+    /// Every account, sorted by username.
+    pub fn list(&self) -> Result<Vec<Account>, AuthError> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .all()?
+            .into_iter()
+            .map(|(username, r)| Account {
+                lock: LockState::of(&r, now),
+                username,
+                created_at: r.created_at,
+                last_login_at: r.last_login_at,
+                previous_login_at: r.previous_login_at,
+                login_count: r.login_count,
+                failed_attempts: r.failed_attempts,
+            })
+            .collect())
+    }
+
+    /// Whether an account answers to this name (as `login` would look it up).
+    pub fn account_exists(&self, username: &str) -> Result<bool, AuthError> {
+        Ok(self.find(username)?.is_some())
+    }
+
+    /// Clears a lock and the failure count.
+    pub fn unlock(&self, username: &str) -> Result<(), AuthError> {
+        self.modify_existing(username, |r| {
+            throttle::reset(r);
+        })
+    }
+
+    /// Sets a new password (policy applies) and clears any lock.
+    pub fn set_password(&self, username: &str, password: &Password) -> Result<(), AuthError> {
+        let (key, _) = self
+            .find(username)?
+            .ok_or_else(|| AuthError::NoSuchUser(username.trim().to_owned()))?;
+        let password = password.normalized();
+        policy::check(&password, &Username::from_stored(key.clone()))?;
+        let hash = hashing::hash(&password, self.cost).map_err(AuthError::Hash)?;
+        self.modify_existing(&key, |r| {
+            r.password_hash = hash.clone();
+            throttle::reset(r);
+        })
+    }
+
+    /// Deletes an account.
+    pub fn remove(&self, username: &str) -> Result<(), AuthError> {
+        let key = self.existing_key(username)?;
+        let mut found = false;
+        self.store.update(&mut |users| {
+            found = users.remove(&key).is_some();
+            if found { Change::Save } else { Change::Keep }
+        })?;
+        if found {
+            Ok(())
+        } else {
+            Err(AuthError::NoSuchUser(key))
+        }
+    }
+
+    /// Adds accounts with existing bcrypt hashes (from another tool), in one save.
+    /// Entries with an invalid name, an unusable hash or a taken name are skipped.
+    pub fn import_hashes(&self, entries: &[(String, String)]) -> Result<Vec<ImportOutcome>, AuthError> {
+        let now = self.clock.now();
+        let mut outcomes = Vec::new();
+        self.store.update(&mut |users: &mut Users| {
+            outcomes.clear();
+            let mut changed = false;
+            for (name, hash) in entries {
+                let skip = |reason: String| ImportOutcome::Skipped {
+                    username: name.clone(),
+                    reason,
+                };
+                let outcome = match (Username::parse(name), hashing::stored_cost(hash)) {
+                    (Err(e), _) => skip(e.to_string()),
+                    (_, Err(e)) => skip(e.to_string()),
+                    (Ok(u), Ok(_)) if users.contains_key(u.as_str()) => {
+                        skip(format!("username {u} already exists"))
+                    }
+                    (Ok(u), Ok(_)) => {
+                        users.insert(u.to_string(), UserRecord::new(hash.clone(), now));
+                        changed = true;
+                        ImportOutcome::Imported(u)
+                    }
+                };
+                outcomes.push(outcome);
+            }
+            if changed { Change::Save } else { Change::Keep }
+        })?;
+        Ok(outcomes)
+    }
+
+    fn existing_key(&self, username: &str) -> Result<String, AuthError> {
+        self.find(username)?
+            .map(|(key, _)| key)
+            .ok_or_else(|| AuthError::NoSuchUser(username.trim().to_owned()))
+    }
+
+    fn modify_existing(&self, username: &str, apply: impl Fn(&mut UserRecord)) -> Result<(), AuthError> {
+        let key = self.existing_key(username)?;
+        let mut found = false;
+        self.store.update(&mut |users| match users.get_mut(&key) {
+            Some(r) => {
+                apply(r);
+                found = true;
+                Change::Save
+            }
+            None => Change::Keep,
+        })?;
+        if found {
+            Ok(())
+        } else {
+            Err(AuthError::NoSuchUser(key))
+        }
+    }
+}
+
+fn lock_error(lock: LockState, now: DateTime<Utc>) -> AuthError {
+    AuthError::Locked {
+        until: match lock {
+            LockState::Until(t) => Some(t),
+            _ => None,
+        },
+        now,
+    }
+}
+
+#[cfg(test)]
+mod tests;

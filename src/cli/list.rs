@@ -1,0 +1,95 @@
+//! `authtui user list`: a table for people, JSON for scripts.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use chrono::{DateTime, Local, Utc};
+use serde::Serialize;
+
+use crate::auth::{Account, LockState};
+
+fn local(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(
+        || "-".to_owned(),
+        |t| t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string(),
+    )
+}
+
+fn lock_text(lock: LockState) -> String {
+    match lock {
+        LockState::Open => "-".to_owned(),
+        LockState::Until(t) => local(Some(t)),
+        LockState::UntilUnlocked => "until unlocked".to_owned(),
+    }
+}
+
+pub fn write_table(out: &mut impl Write, accounts: &[Account], path: &Path) -> io::Result<()> {
+    if accounts.is_empty() {
+        return writeln!(out, "No accounts in {}", path.display());
+    }
+    let header = ["USERNAME", "CREATED", "LAST LOGIN", "FAILED", "LOCKED UNTIL"];
+    let rows: Vec<[String; 5]> = accounts
+        .iter()
+        .map(|a| {
+            [
+                a.username.clone(),
+                local(a.created_at),
+                local(a.last_login_at),
+                a.failed_attempts.to_string(),
+                lock_text(a.lock),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut line = |cells: [&str; 5]| {
+        let text: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        writeln!(out, "{}", text.join("  ").trim_end())
+    };
+    line(header)?;
+    for row in &rows {
+        line(row.each_ref().map(String::as_str))?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct JsonAccount<'a> {
+    username: &'a str,
+    created_at: Option<DateTime<Utc>>,
+    last_login_at: Option<DateTime<Utc>>,
+    previous_login_at: Option<DateTime<Utc>>,
+    login_count: u64,
+    failed_attempts: u32,
+    locked_until: Option<DateTime<Utc>>,
+    locked_until_unlocked: bool,
+}
+
+pub fn write_json(out: &mut impl Write, accounts: &[Account]) -> io::Result<()> {
+    let list: Vec<JsonAccount> = accounts
+        .iter()
+        .map(|a| JsonAccount {
+            username: &a.username,
+            created_at: a.created_at,
+            last_login_at: a.last_login_at,
+            previous_login_at: a.previous_login_at,
+            login_count: a.login_count,
+            failed_attempts: a.failed_attempts,
+            locked_until: match a.lock {
+                LockState::Until(t) => Some(t),
+                _ => None,
+            },
+            locked_until_unlocked: a.lock == LockState::UntilUnlocked,
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &list)?;
+    writeln!(out)
+}

@@ -1,0 +1,223 @@
+//! The admin commands: `authtui user add|list|remove|passwd|unlock`, `authtui verify`,
+//! `authtui import-htpasswd`. Each prints one clear line on error and exits 0 (done),
+//! 1 (refused) or 2 (usage or data error).
+
+mod htpasswd;
+mod list;
+mod prompt;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::auth::{AuthError, Cost, ImportOutcome, Service};
+use crate::store::{JsonFile, default_path};
+
+/// Command-line arguments: global options, and a subcommand (none opens the app).
+#[derive(Debug, Parser)]
+#[command(
+    name = "authtui",
+    version,
+    about = "Local accounts in a terminal: sign up, log in, a protected dashboard",
+    after_help = "Exit codes: 0 done, 1 refused (wrong password, locked, policy, name taken), 2 usage or data error."
+)]
+pub struct Cli {
+    /// The accounts file [default: $XDG_DATA_HOME/authtui/users.json]
+    #[arg(long, global = true, env = "AUTHTUI_DATA_FILE", value_name = "PATH")]
+    pub data_file: Option<PathBuf>,
+
+    /// bcrypt cost for new hashes, 4-20 (below 10 is for tests only)
+    #[arg(long, global = true, env = "AUTHTUI_BCRYPT_COST", value_name = "N", default_value_t = Cost::DEFAULT)]
+    pub cost: Cost,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage accounts
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Check a password like a login (throttling applies): exit 0 if it matches
+    Verify {
+        username: String,
+        #[command(flatten)]
+        password: PasswordSource,
+    },
+    /// Import the bcrypt entries of an Apache htpasswd file; others are reported and skipped
+    ImportHtpasswd {
+        /// The htpasswd file
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account (the password policy applies)
+    Add {
+        username: String,
+        #[command(flatten)]
+        password: PasswordSource,
+    },
+    /// List accounts: created, last login, failed attempts, lock
+    List {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete an account
+    Remove { username: String },
+    /// Set a new password (the password policy applies); also clears a lock
+    Passwd {
+        username: String,
+        #[command(flatten)]
+        password: PasswordSource,
+    },
+    /// Clear a lock and the failed-attempt count
+    Unlock { username: String },
+}
+
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct PasswordSource {
+    /// Read the password as one line from standard input instead of prompting
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// An error for the person at the shell: a message and an exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl Failure {
+    fn refused(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            code: 1,
+        }
+    }
+
+    fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            code: 2,
+        }
+    }
+}
+
+impl From<AuthError> for Failure {
+    fn from(e: AuthError) -> Failure {
+        Failure {
+            code: if e.is_data_error() { 2 } else { 1 },
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The data file the options name, or the platform default.
+pub fn data_path(data_file: Option<&Path>) -> Result<PathBuf, Failure> {
+    match data_file {
+        Some(p) => Ok(p.to_path_buf()),
+        None => default_path().ok_or_else(|| {
+            Failure::usage("cannot find a data directory (is $HOME set?): pass --data-file PATH")
+        }),
+    }
+}
+
+/// Runs an admin command and reports its outcome.
+pub fn run(data_file: Option<&Path>, cost: Cost, command: Command) -> ExitCode {
+    match execute(data_file, cost, command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("authtui: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn execute(data_file: Option<&Path>, cost: Cost, command: Command) -> Result<(), Failure> {
+    let path = data_path(data_file)?;
+    let service = Service::new(JsonFile::new(&path), cost);
+    let mut out = std::io::stdout().lock();
+    let hashes = matches!(
+        command,
+        Command::Verify { .. } | Command::User(UserCommand::Add { .. } | UserCommand::Passwd { .. })
+    );
+    if hashes && cost.is_for_tests_only() {
+        eprintln!(
+            "authtui: warning: bcrypt cost {cost} is for tests only; use {} or more",
+            Cost::RECOMMENDED_MIN
+        );
+    }
+    match command {
+        Command::User(UserCommand::Add { username, password }) => {
+            let password = prompt::new_password(password.password_stdin)?;
+            let name = service.create_account(&username, &password)?;
+            say(writeln!(out, "Created account {name}"))
+        }
+        Command::User(UserCommand::List { json }) => {
+            let accounts = service.list()?;
+            say(if json {
+                list::write_json(&mut out, &accounts)
+            } else {
+                list::write_table(&mut out, &accounts, &path)
+            })
+        }
+        Command::User(UserCommand::Remove { username }) => {
+            service.remove(&username)?;
+            say(writeln!(out, "Removed account {}", username.trim()))
+        }
+        Command::User(UserCommand::Passwd { username, password }) => {
+            // Fail fast on a typo, before asking for a password twice.
+            if !service.account_exists(&username)? {
+                return Err(AuthError::NoSuchUser(username.trim().to_owned()).into());
+            }
+            let password = prompt::new_password(password.password_stdin)?;
+            service.set_password(&username, &password)?;
+            say(writeln!(out, "Password set for {}", username.trim()))
+        }
+        Command::User(UserCommand::Unlock { username }) => {
+            service.unlock(&username)?;
+            say(writeln!(out, "Unlocked {}", username.trim()))
+        }
+        Command::Verify { username, password } => {
+            let password = prompt::password("Password: ", password.password_stdin)?;
+            let session = service.login(&username, &password)?;
+            say(writeln!(out, "Password for {} is correct", session.username()))
+        }
+        Command::ImportHtpasswd { file } => import(&service, &file, &mut out),
+    }
+}
+
+fn say(written: std::io::Result<()>) -> Result<(), Failure> {
+    written.map_err(|e| Failure::usage(format!("cannot write output: {e}")))
+}
+
+fn import(service: &Service, file: &Path, out: &mut impl Write) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
+    let parsed = htpasswd::parse(&text);
+    let outcomes = service.import_hashes(&parsed.bcrypt)?;
+    let mut skipped = parsed.skipped.len();
+    for skip in &parsed.skipped {
+        say(writeln!(out, "skipped {}: {}", skip.what, skip.reason))?;
+    }
+    let mut imported = 0;
+    for (outcome, (original, _)) in outcomes.iter().zip(&parsed.bcrypt) {
+        say(match outcome {
+            ImportOutcome::Imported(name) if name.as_str() == original => writeln!(out, "imported {name}"),
+            ImportOutcome::Imported(name) => writeln!(out, "imported {original} as {name}"),
+            ImportOutcome::Skipped { username, reason } => writeln!(out, "skipped {username}: {reason}"),
+        })?;
+        match outcome {
+            ImportOutcome::Imported(_) => imported += 1,
+            ImportOutcome::Skipped { .. } => skipped += 1,
+        }
+    }
+    say(writeln!(out, "Imported {imported}, skipped {skipped}"))
+}

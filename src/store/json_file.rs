@@ -1,0 +1,283 @@
+//! `users.json` on disk: read without a lock (saves are atomic renames), change under an
+//! exclusive lock on `users.json.lock`, save through a synced temp file.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::format::{FileOut, Parsed};
+use super::{Change, StoreError, UserRecord, UserStore, Users};
+
+/// The platform data file: `$XDG_DATA_HOME/authtui/users.json` on Linux
+/// (`~/.local/share/authtui/users.json` by default).
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "authtui").map(|dirs| dirs.data_dir().join("users.json"))
+}
+
+/// The `users.json` store.
+#[derive(Debug)]
+pub struct JsonFile {
+    path: PathBuf,
+    lock_path: PathBuf,
+    temp_path: PathBuf,
+    /// The last file read by `get`, so that the `update` that usually follows (a login
+    /// recording its facts) need not parse the same bytes again. Used only while the file's
+    /// identity (inode, size, times) is unchanged; taken, not copied, by `update`.
+    cached: Mutex<Option<Snapshot>>,
+}
+
+#[derive(Debug)]
+struct Snapshot {
+    stamp: Stamp,
+    users: Users,
+}
+
+/// What identifies one version of the file. Every save is a rename of a new inode, so any
+/// change by another process changes this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+impl Stamp {
+    fn of(meta: &fs::Metadata) -> Stamp {
+        Stamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+        }
+    }
+}
+
+impl JsonFile {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let with_suffix = |suffix: &str| {
+            let mut name = path.file_name().unwrap_or_default().to_os_string();
+            name.push(suffix);
+            path.with_file_name(name)
+        };
+        JsonFile {
+            lock_path: with_suffix(".lock"),
+            temp_path: with_suffix(".tmp"),
+            path,
+            cached: Mutex::new(None),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The lock file beside the data file.
+    pub fn lock_path(&self) -> &Path {
+        &self.lock_path
+    }
+
+    fn io_error(&self, action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
+        let path = path.to_path_buf();
+        move |source| StoreError::Io { action, path, source }
+    }
+
+    /// Reads and parses the file as it is now. A missing file is an empty store; anything
+    /// unreadable is an error, never an empty store.
+    fn read(&self) -> Result<Option<Snapshot>, StoreError> {
+        match fs::symlink_metadata(&self.path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(StoreError::Symlink {
+                    path: self.path.clone(),
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            _ => {}
+        }
+        let mut file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io_error("read", &self.path)(e)),
+        };
+        // The stamp of the open file, so it describes exactly the bytes read below.
+        let meta = file.metadata().map_err(self.io_error("read", &self.path))?;
+        if meta.is_dir() {
+            return Err(self.io_error("read", &self.path)(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "it is a directory",
+            )));
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        io::Read::read_to_end(&mut file, &mut bytes).map_err(self.io_error("read", &self.path))?;
+        let users = self.parse(&bytes)?;
+        Ok(Some(Snapshot {
+            stamp: Stamp::of(&meta),
+            users,
+        }))
+    }
+
+    fn parse(&self, bytes: &[u8]) -> Result<Users, StoreError> {
+        match serde_json::from_slice::<Parsed>(bytes) {
+            Ok(Parsed::Current(users)) => Ok(users),
+            Ok(Parsed::Future(found)) => Err(StoreError::UnsupportedVersion {
+                path: self.path.clone(),
+                found,
+            }),
+            Err(e) => {
+                let mut reason = e.to_string();
+                // serde_json appends " at line L column C"; we give the position our way.
+                if let Some(cut) = reason.rfind(" at line ") {
+                    reason.truncate(cut);
+                }
+                if bytes.iter().all(u8::is_ascii_whitespace) {
+                    reason = "the file is empty".to_owned();
+                }
+                Err(StoreError::Corrupt {
+                    path: self.path.clone(),
+                    line: e.line(),
+                    column: e.column(),
+                    reason,
+                })
+            }
+        }
+    }
+
+    fn create_parent_dir(&self) -> Result<(), StoreError> {
+        let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+            return Ok(());
+        };
+        if dir.is_dir() {
+            return Ok(());
+        }
+        // Directories we create are private to the user (0700), like ~/.ssh.
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(self.io_error("create the directory", dir))
+    }
+
+    fn lock(&self) -> Result<File, StoreError> {
+        self.create_parent_dir()?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&self.lock_path)
+            .map_err(self.io_error("open the lock file", &self.lock_path))?;
+        // The lock is on a separate file: a save renames a new inode over users.json, so a
+        // lock held on users.json itself would stop excluding the next writer.
+        file.lock().map_err(self.io_error("lock", &self.lock_path))?;
+        Ok(file)
+    }
+
+    /// Replaces the file atomically: a crash at any point leaves the old file or the new
+    /// one, never a torn one. Called only with the lock held, so one temp name suffices.
+    fn save(&self, users: &Users) -> Result<(), StoreError> {
+        let result = self.write_temp(users).and_then(|()| {
+            fault::point("after-temp-sync");
+            fs::rename(&self.temp_path, &self.path).map_err(self.io_error("replace", &self.path))
+        });
+        if result.is_err() {
+            let _ = fs::remove_file(&self.temp_path);
+            return result;
+        }
+        fault::point("after-rename");
+        // The rename is durable only once the directory entry is on disk: neither
+        // rename nor tempfile-style helpers sync the directory for you.
+        let dir = match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(self.io_error("sync the directory", dir))?;
+        fault::point("after-dir-sync");
+        Ok(())
+    }
+
+    fn write_temp(&self, users: &Users) -> Result<(), StoreError> {
+        // A temp file left by a writer that crashed: ours to replace, since we hold the lock.
+        match fs::remove_file(&self.temp_path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(self.io_error("remove the stale temp file", &self.temp_path)(e));
+            }
+            _ => {}
+        }
+        let err = self.io_error("write", &self.temp_path);
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&self.temp_path)
+            .map_err(self.io_error("create", &self.temp_path))?;
+        let mut out = BufWriter::with_capacity(1 << 16, file);
+        serde_json::to_writer(&mut out, &FileOut::new(users))
+            .map_err(io::Error::from)
+            .map_err(self.io_error("write", &self.temp_path))?;
+        out.write_all(b"\n")
+            .map_err(self.io_error("write", &self.temp_path))?;
+        let file = out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .map_err(self.io_error("write", &self.temp_path))?;
+        fault::point("after-temp-write");
+        file.sync_all().map_err(err)
+    }
+}
+
+impl UserStore for JsonFile {
+    fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        let snapshot = self.read()?;
+        let record = snapshot.as_ref().and_then(|s| s.users.get(username).cloned());
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = snapshot;
+        Ok(record)
+    }
+
+    fn all(&self) -> Result<Users, StoreError> {
+        Ok(self.read()?.map(|s| s.users).unwrap_or_default())
+    }
+
+    fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError> {
+        let _lock = self.lock()?;
+        let cached = self.cached.lock().unwrap_or_else(|p| p.into_inner()).take();
+        // Re-read under the lock (never write from a stale copy), unless the file is
+        // provably the one just parsed.
+        let current = match (cached, fs::metadata(&self.path)) {
+            (Some(snapshot), Ok(meta)) if snapshot.stamp == Stamp::of(&meta) => Some(snapshot),
+            _ => self.read()?,
+        };
+        let mut users = current.map(|s| s.users).unwrap_or_default();
+        if change(&mut users) == Change::Save {
+            self.save(&users)?;
+        }
+        Ok(())
+        // `_lock` drops here, releasing the lock.
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// Crash injection for the fault tests: with `AUTHTUI_FAULT=<point>` set, a test build
+/// (or one with the `fault-injection` feature) aborts the process at that point of a save.
+mod fault {
+    #[cfg(any(test, feature = "fault-injection"))]
+    pub fn point(name: &str) {
+        if std::env::var_os("AUTHTUI_FAULT").is_some_and(|v| v == name) {
+            std::process::abort();
+        }
+    }
+
+    #[cfg(not(any(test, feature = "fault-injection")))]
+    #[inline(always)]
+    pub fn point(_name: &str) {}
+}

@@ -1,0 +1,48 @@
+use std::sync::Mutex;
+
+use super::{Change, StoreError, UserRecord, UserStore, Users};
+
+/// Accounts held in memory: for tests, and for programs that keep accounts elsewhere.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    users: Mutex<Users>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_users(users: Users) -> Self {
+        MemoryStore {
+            users: Mutex::new(users),
+        }
+    }
+
+    fn users(&self) -> std::sync::MutexGuard<'_, Users> {
+        self.users.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl UserStore for MemoryStore {
+    fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.users().get(username).cloned())
+    }
+
+    fn all(&self) -> Result<Users, StoreError> {
+        Ok(self.users().clone())
+    }
+
+    fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError> {
+        let mut guard = self.users();
+        let mut copy = guard.clone();
+        if change(&mut copy) == Change::Save {
+            *guard = copy;
+        }
+        Ok(())
+    }
+
+    fn location(&self) -> String {
+        "memory".to_owned()
+    }
+}

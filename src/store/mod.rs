@@ -1,0 +1,121 @@
+//! Where accounts live. The store knows the shape of `users.json`, how to read and
+//! replace it safely, and nothing about bcrypt or the password policy.
+
+mod format;
+mod json_file;
+mod memory;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use json_file::{JsonFile, default_path};
+pub use memory::MemoryStore;
+
+/// The version of the `users.json` format this build writes and reads.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// All accounts, by username, in a stable (sorted) order.
+pub type Users = BTreeMap<String, UserRecord>;
+
+/// One account as stored. Field names are the file's names.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserRecord {
+    /// A bcrypt hash (`$2a$`, `$2b$` or `$2y$`).
+    pub password_hash: String,
+    /// When the account was created; absent for accounts from the legacy format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
+    /// The most recent successful login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// The successful login before `last_login_at`, so a login can say "previous login".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_login_at: Option<DateTime<Utc>>,
+    /// Successful logins, ever.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub login_count: u64,
+    /// Consecutive failed attempts since the last success.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub failed_attempts: u32,
+    /// Logins are refused until this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+
+impl UserRecord {
+    /// A new account with only its hash and creation time.
+    pub fn new(password_hash: String, created_at: DateTime<Utc>) -> Self {
+        UserRecord {
+            password_hash,
+            created_at: Some(created_at),
+            ..UserRecord::default()
+        }
+    }
+}
+
+/// Whether an [`UserStore::update`] closure changed anything (and so needs a save).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    Save,
+    Keep,
+}
+
+/// What can go wrong reading or writing the store. Each message names the file and says
+/// what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "{}:{line}:{column}: not a valid users file ({reason}); it was left untouched: fix or restore it",
+        path.display()
+    )]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        reason: String,
+    },
+    #[error(
+        "{} has format version {found}, but this authtui reads only version {FORMAT_VERSION}: use a newer authtui",
+        path.display()
+    )]
+    UnsupportedVersion { path: PathBuf, found: u64 },
+    #[error("{} is a symbolic link; authtui reads and replaces only a regular file: point --data-file at the real file", path.display())]
+    Symlink { path: PathBuf },
+}
+
+/// Storage for accounts, as the auth layer sees it. Small on purpose, so that another
+/// backend can come later without touching `auth` or the TUI.
+pub trait UserStore: Send + Sync {
+    /// One account, read from a consistent snapshot (no lock needed).
+    fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Every account, read from a consistent snapshot.
+    fn all(&self) -> Result<Users, StoreError>;
+
+    /// Read-modify-write under an exclusive lock: `change` sees the current accounts (never
+    /// a stale copy) and says whether to save them.
+    fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError>;
+
+    /// Where the accounts are kept, for people to read (a path, or "memory").
+    fn location(&self) -> String;
+}
