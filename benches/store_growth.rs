@@ -1,1 +1,518 @@
-fn main() {}
+//! What a login costs as `users.json` grows (issue 2, the store section): one login that
+//! records its facts at N users should cost well under one bcrypt verify on top of the
+//! bcrypt itself.
+//!
+//! Run: `cargo bench --bench store_growth` (all of 1,000, 10,000 and 100,000 users), or
+//! choose the sizes and the number of timed runs:
+//!
+//! ```text
+//! cargo bench --bench store_growth -- 1000 100000
+//! AUTHTUI_BENCH_N=1000,100000 AUTHTUI_BENCH_RUNS=7 cargo bench --bench store_growth
+//! ```
+//!
+//! Files are made in a temporary directory under `$TMPDIR` (default `/tmp`): point it at
+//! the disk you care about, since fsync is part of the cost. See `bench/README.md` for what
+//! each column means and the figures measured so far.
+
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::io::{BufWriter, Read, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use authtui::auth::{Cost, Password, Service};
+use authtui::store::{Change, JsonFile, UserStore, Users};
+use serde::{Deserialize, Serialize};
+
+const DEFAULT_SIZES: [usize; 3] = [1_000, 10_000, 100_000];
+const DEFAULT_RUNS: usize = 5;
+const PASSWORD: &str = "correct horse battery staple";
+
+fn main() {
+    let sizes = sizes();
+    let runs = env_usize("AUTHTUI_BENCH_RUNS").unwrap_or(DEFAULT_RUNS).max(1);
+    let dir = tempfile::Builder::new()
+        .prefix("authtui-bench-")
+        .tempdir()
+        .expect("create a temporary directory");
+
+    println!("authtui store_growth: login cost against users.json size");
+    println!("machine: {}", machine());
+    println!("files in: {}", dir.path().display());
+    println!(
+        "sizes: {}; {runs} timed runs each after one warm-up; bcrypt cost {}",
+        sizes
+            .iter()
+            .map(|n| group(*n as u64))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Cost::DEFAULT
+    );
+
+    let started = Instant::now();
+    let hash = bcrypt::hash(PASSWORD, Cost::DEFAULT.get()).expect("bcrypt hash");
+    println!(
+        "one cost-{} hash made in {:.0} ms, shared by every user\n",
+        Cost::DEFAULT,
+        ms(started.elapsed())
+    );
+
+    let mut rows = Vec::new();
+    for &n in &sizes {
+        let row = measure(dir.path(), n, runs, &hash);
+        eprintln!(
+            "  measured {} users in {:.1} s",
+            group(n as u64),
+            row.wall.as_secs_f64()
+        );
+        rows.push(row);
+    }
+
+    println!();
+    print_main_table(&rows);
+    println!();
+    print_breakdown_table(&rows);
+    println!("\ntotal {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// The figures for one N. Durations are kept raw: every summary is computed from them.
+struct Row {
+    n: usize,
+    file_bytes: u64,
+    bcrypt: Vec<Duration>,
+    login: Vec<Duration>,
+    /// `get` then `update` on a fresh `JsonFile`: the store's whole share of a login.
+    store: Vec<Duration>,
+    get: Vec<Duration>,
+    update: Vec<Duration>,
+    /// The same work done by hand with serde_json, one piece at a time.
+    read: Vec<Duration>,
+    parse: Vec<Duration>,
+    serialize: Vec<Duration>,
+    write_sync: Vec<Duration>,
+    rename_dir_sync: Vec<Duration>,
+    wall: Duration,
+}
+
+fn measure(dir: &Path, n: usize, runs: usize, hash: &str) -> Row {
+    let started = Instant::now();
+    let case_dir = dir.join(format!("n{n}"));
+    fs::create_dir(&case_dir).expect("create the case directory");
+    let path = case_dir.join("users.json");
+    write_users_file(&path, n, hash);
+    let who = username(n / 2);
+
+    let service = Service::new(JsonFile::new(&path), Cost::DEFAULT);
+    let store = JsonFile::new(&path);
+    let password = Password::from(PASSWORD);
+
+    let mut row = Row {
+        n,
+        file_bytes: 0,
+        bcrypt: Vec::new(),
+        login: Vec::new(),
+        store: Vec::new(),
+        get: Vec::new(),
+        update: Vec::new(),
+        read: Vec::new(),
+        parse: Vec::new(),
+        serialize: Vec::new(),
+        write_sync: Vec::new(),
+        rename_dir_sync: Vec::new(),
+        wall: Duration::ZERO,
+    };
+
+    // Run 0 is the warm-up (first touch of the file, allocator growth); it is dropped.
+    // The kinds of measurement take turns within a run, so a noisy neighbour on a shared
+    // machine hurts them alike rather than one of them.
+    for run in 0..=runs {
+        let keep = run > 0;
+
+        let t = Instant::now();
+        let ok = bcrypt::verify(PASSWORD, hash).expect("bcrypt verify");
+        let bcrypt_time = t.elapsed();
+        assert!(ok, "the password must match its hash");
+
+        let t = Instant::now();
+        let session = service.login(&who, &password).expect("login");
+        let login_time = t.elapsed();
+        assert_eq!(session.username().as_str(), who);
+
+        let t = Instant::now();
+        let record = store.get(&who).expect("get").expect("the user exists");
+        let get_time = t.elapsed();
+        let t = Instant::now();
+        store
+            .update(&mut |users| {
+                let r = users.get_mut(&who).expect("the user exists");
+                r.login_count = record.login_count + 1;
+                Change::Save
+            })
+            .expect("update");
+        let update_time = t.elapsed();
+
+        let pieces = by_hand(&path);
+
+        if keep {
+            row.bcrypt.push(bcrypt_time);
+            row.login.push(login_time);
+            row.get.push(get_time);
+            row.update.push(update_time);
+            row.store.push(get_time + update_time);
+            row.read.push(pieces.read);
+            row.parse.push(pieces.parse);
+            row.serialize.push(pieces.serialize);
+            row.write_sync.push(pieces.write_sync);
+            row.rename_dir_sync.push(pieces.rename_dir_sync);
+        }
+    }
+
+    // As the store itself wrote it, after the logins.
+    row.file_bytes = fs::metadata(&path).expect("stat users.json").len();
+    let users = store.all().expect("read back");
+    assert_eq!(users.len(), n, "no user lost");
+    assert_eq!(
+        users[&who].login_count,
+        initial_login_count(n / 2) + 2 * (runs as u64 + 1),
+        "every login and every update was recorded"
+    );
+    drop(users);
+    fs::remove_dir_all(&case_dir).expect("remove the case directory");
+    row.wall = started.elapsed();
+    row
+}
+
+/// The file's shape, mirrored here because the store's own reader and writer are private.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileIn {
+    #[allow(dead_code)]
+    version: u64,
+    users: Users,
+}
+
+#[derive(Serialize)]
+struct FileOut<'a> {
+    version: u64,
+    users: &'a Users,
+}
+
+struct Pieces {
+    read: Duration,
+    parse: Duration,
+    serialize: Duration,
+    write_sync: Duration,
+    rename_dir_sync: Duration,
+}
+
+/// One read-modify-write like the store's, split into its parts. It writes the same
+/// bytes back (one record's login count unchanged), so the file stays as it was.
+fn by_hand(path: &Path) -> Pieces {
+    let temp = path.with_extension("json.bench-tmp");
+
+    let t = Instant::now();
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .expect("read users.json");
+    let read = t.elapsed();
+
+    let t = Instant::now();
+    let parsed: FileIn = serde_json::from_slice(&bytes).expect("parse users.json");
+    let parse = t.elapsed();
+
+    let t = Instant::now();
+    let mut out = Vec::with_capacity(bytes.len() + 64);
+    serde_json::to_writer(
+        &mut out,
+        &FileOut {
+            version: 1,
+            users: &parsed.users,
+        },
+    )
+    .expect("serialize");
+    out.push(b'\n');
+    let serialize = t.elapsed();
+    assert_eq!(out.len(), bytes.len(), "the mirror writes what the store writes");
+
+    let t = Instant::now();
+    let mut file = File::create(&temp).expect("create the temp file");
+    file.write_all(&out).expect("write the temp file");
+    file.sync_all().expect("fsync the temp file");
+    drop(file);
+    let write_sync = t.elapsed();
+
+    let t = Instant::now();
+    fs::rename(&temp, path).expect("rename");
+    File::open(path.parent().expect("a parent directory"))
+        .and_then(|d| d.sync_all())
+        .expect("fsync the directory");
+    let rename_dir_sync = t.elapsed();
+
+    drop(parsed);
+    Pieces {
+        read,
+        parse,
+        serialize,
+        write_sync,
+        rename_dir_sync,
+    }
+}
+
+// --- The N-user file ---
+
+fn username(i: usize) -> String {
+    format!("user{i:07}")
+}
+
+fn initial_login_count(i: usize) -> u64 {
+    (i as u64 * 7919) % 400 + 1
+}
+
+/// A time in 2025-2026 drawn from `i`, in the form the store writes (RFC 3339, UTC, `Z`).
+fn timestamp(i: usize, salt: usize) -> String {
+    let x = i
+        .wrapping_mul(2_654_435_761)
+        .wrapping_add(salt.wrapping_mul(40_503));
+    format!(
+        "{}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        2025 + salt % 2,
+        1 + x % 12,
+        1 + (x / 12) % 28,
+        (x / 336) % 24,
+        (x / 8064) % 60,
+        (x / 483_840) % 60
+    )
+}
+
+/// Writes N accounts directly as compact JSON (the store's on-disk form), every one with
+/// the same cost-12 hash and realistic facts: created, last and previous login, a login
+/// count, and for one in 50 a failed attempt since.
+fn write_users_file(path: &Path, n: usize, hash: &str) {
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path).expect("create users.json"));
+    out.write_all(br#"{"version":1,"users":{"#).unwrap();
+    let mut entry = String::with_capacity(512);
+    for i in 0..n {
+        entry.clear();
+        if i > 0 {
+            entry.push(',');
+        }
+        let _ = write!(
+            entry,
+            r#""{}":{{"password_hash":"{hash}","created_at":"{}","last_login_at":"{}","previous_login_at":"{}","login_count":{}"#,
+            username(i),
+            timestamp(i, 0),
+            timestamp(i, 3),
+            timestamp(i, 1),
+            initial_login_count(i),
+        );
+        if i % 50 == 49 {
+            entry.push_str(r#","failed_attempts":1"#);
+        }
+        entry.push('}');
+        out.write_all(entry.as_bytes()).unwrap();
+    }
+    out.write_all(b"}}\n").unwrap();
+    out.into_inner()
+        .expect("flush users.json")
+        .sync_all()
+        .expect("fsync users.json");
+}
+
+// --- Settings and the machine ---
+
+/// Sizes from the command line (`cargo bench` passes `--bench`, which is skipped), else
+/// from `AUTHTUI_BENCH_N` (comma-separated), else the defaults.
+fn sizes() -> Vec<usize> {
+    let from_args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .map(|a| parse_size(&a))
+        .collect();
+    if !from_args.is_empty() {
+        return from_args;
+    }
+    match std::env::var("AUTHTUI_BENCH_N") {
+        Ok(list) if !list.trim().is_empty() => list.split(',').map(parse_size).collect(),
+        _ => DEFAULT_SIZES.to_vec(),
+    }
+}
+
+fn parse_size(s: &str) -> usize {
+    let clean: String = s.trim().chars().filter(|c| *c != '_').collect();
+    let (digits, factor) = match clean.strip_suffix(['k', 'K']) {
+        Some(d) => (d, 1_000),
+        None => match clean.strip_suffix(['m', 'M']) {
+            Some(d) => (d, 1_000_000),
+            None => (clean.as_str(), 1),
+        },
+    };
+    match digits.parse::<usize>() {
+        Ok(n) if n > 0 => n * factor,
+        _ => panic!("not a number of users: {s:?} (e.g. 1000, 10k, 1M)"),
+    }
+}
+
+fn env_usize(name: &str) -> Option<usize> {
+    let value = std::env::var(name).ok()?;
+    Some(
+        value
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value:?} is not a whole number")),
+    )
+}
+
+fn machine() -> String {
+    let model = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!(
+        "{model}, {cpus} CPUs (nproc), {} {}",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
+// --- Summaries and tables ---
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn median(xs: &[Duration]) -> f64 {
+    let mut v: Vec<f64> = xs.iter().copied().map(ms).collect();
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
+}
+
+fn min(xs: &[Duration]) -> f64 {
+    xs.iter().copied().map(ms).fold(f64::INFINITY, f64::min)
+}
+
+/// "median / min".
+fn med_min(xs: &[Duration]) -> String {
+    format!("{:.1} / {:.1}", median(xs), min(xs))
+}
+
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].len())
+                .chain([headers[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:>w$}"))
+            .collect();
+        println!("| {} |", padded.join(" | "));
+    };
+    line(headers.iter().map(|h| h.to_string()).collect());
+    println!(
+        "|{}|",
+        widths
+            .iter()
+            .map(|w| format!("{}:", "-".repeat(w + 1)))
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    for r in rows {
+        line(r.clone());
+    }
+}
+
+fn print_main_table(rows: &[Row]) {
+    println!("Login at N users, ms as median / min of the timed runs:");
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                group(r.n as u64),
+                format!("{:.2}", r.file_bytes as f64 / 1e6),
+                med_min(&r.bcrypt),
+                med_min(&r.login),
+                format!("{:.1}", median(&r.login) - median(&r.bcrypt)),
+                med_min(&r.store),
+                format!("{:.2}", median(&r.login) / median(&r.bcrypt)),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "N users",
+            "file MB",
+            "bare bcrypt ms",
+            "login ms",
+            "overhead ms",
+            "store-only ms",
+            "login/bcrypt",
+        ],
+        &table,
+    );
+}
+
+fn print_breakdown_table(rows: &[Row]) {
+    println!(
+        "Where the store's time goes, ms as median / min (the store's get and update, then the same work by hand with serde_json):"
+    );
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                group(r.n as u64),
+                format!("{}", r.file_bytes),
+                med_min(&r.get),
+                med_min(&r.update),
+                med_min(&r.read),
+                med_min(&r.parse),
+                med_min(&r.serialize),
+                med_min(&r.write_sync),
+                med_min(&r.rename_dir_sync),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "N users",
+            "file bytes",
+            "get",
+            "update",
+            "read",
+            "parse",
+            "serialize",
+            "write+fsync",
+            "rename+dir fsync",
+        ],
+        &table,
+    );
+}

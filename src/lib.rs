@@ -2,6 +2,7 @@
 //!
 //! The crate is layered; each module uses only the ones listed after it:
 //!
+//! - [`tui`]: the full-screen app (Log in, Sign up, Dashboard).
 //! - [`cli`]: the admin commands (`authtui user add …`, `authtui verify …`).
 //! - [`auth`]: the rules: username and password policy, bcrypt hashing, throttling and
 //!   the [`auth::Session`] that only a successful login or signup hands out.
@@ -20,3 +21,4 @@
 pub mod auth;
 pub mod cli;
 pub mod store;
+pub mod tui;

@@ -133,11 +133,14 @@ pub fn data_path(data_file: Option<&Path>) -> Result<PathBuf, Failure> {
 pub fn run(data_file: Option<&Path>, cost: Cost, command: Command) -> ExitCode {
     match execute(data_file, cost, command) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            eprintln!("authtui: {}", failure.message);
-            ExitCode::from(failure.code)
-        }
+        Err(failure) => report(failure),
     }
+}
+
+/// Prints a failure as one line on stderr and gives its exit code.
+pub fn report(failure: Failure) -> ExitCode {
+    eprintln!("authtui: {}", failure.message);
+    ExitCode::from(failure.code)
 }
 
 fn execute(data_file: Option<&Path>, cost: Cost, command: Command) -> Result<(), Failure> {

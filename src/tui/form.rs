@@ -1,0 +1,132 @@
+//! A form: text fields then buttons, one of them focused, with a message slot under each
+//! field. Log in and Sign up are both forms; only their fields and buttons differ.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::field::TextField;
+
+pub struct Form {
+    pub fields: Vec<Labeled>,
+    pub buttons: Vec<&'static str>,
+    /// Index into fields, then buttons.
+    pub focus: usize,
+}
+
+pub struct Labeled {
+    pub label: &'static str,
+    pub field: TextField,
+    /// A message under the field: why its value was refused.
+    pub error: Option<String>,
+}
+
+/// What a key did to a form, for the screen to act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormEvent {
+    /// Handled inside the form (typing, moving focus).
+    Handled,
+    /// Enter on the last field, or on the button with this index.
+    Press(usize),
+    /// Not a form key: the screen decides.
+    Unhandled,
+}
+
+impl Form {
+    pub fn new(fields: Vec<(&'static str, TextField)>, buttons: Vec<&'static str>) -> Form {
+        Form {
+            fields: fields
+                .into_iter()
+                .map(|(label, field)| Labeled {
+                    label,
+                    field,
+                    error: None,
+                })
+                .collect(),
+            buttons,
+            focus: 0,
+        }
+    }
+
+    fn slots(&self) -> usize {
+        self.fields.len() + self.buttons.len()
+    }
+
+    pub fn focused_field(&self) -> Option<usize> {
+        (self.focus < self.fields.len()).then_some(self.focus)
+    }
+
+    pub fn focused_button(&self) -> Option<usize> {
+        self.focus.checked_sub(self.fields.len())
+    }
+
+    pub fn focus_field(&mut self, index: usize) {
+        self.focus = index.min(self.slots() - 1);
+    }
+
+    pub fn next(&mut self) {
+        self.focus = (self.focus + 1) % self.slots();
+    }
+
+    pub fn prev(&mut self) {
+        self.focus = (self.focus + self.slots() - 1) % self.slots();
+    }
+
+    pub fn field(&self, index: usize) -> &TextField {
+        &self.fields[index].field
+    }
+
+    pub fn field_mut(&mut self, index: usize) -> &mut TextField {
+        &mut self.fields[index].field
+    }
+
+    pub fn clear_errors(&mut self) {
+        for f in &mut self.fields {
+            f.error = None;
+        }
+    }
+
+    pub fn set_error(&mut self, index: usize, message: impl Into<String>) {
+        self.fields[index].error = Some(message.into());
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.fields.iter().any(|f| f.error.is_some())
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) -> FormEvent {
+        let shift_tab = key.code == KeyCode::BackTab
+            || (key.code == KeyCode::Tab && key.modifiers.contains(KeyModifiers::SHIFT));
+        match key.code {
+            _ if shift_tab => self.prev(),
+            KeyCode::Tab | KeyCode::Down => self.next(),
+            KeyCode::Up => self.prev(),
+            KeyCode::Enter => {
+                return match self.focused_button() {
+                    Some(button) => FormEvent::Press(button),
+                    None if self.focus + 1 == self.fields.len() => FormEvent::Press(0),
+                    None => {
+                        self.next();
+                        FormEvent::Handled
+                    }
+                };
+            }
+            _ => {
+                let Some(index) = self.focused_field() else {
+                    return FormEvent::Unhandled;
+                };
+                return if self.fields[index].field.handle_key(key) {
+                    FormEvent::Handled
+                } else {
+                    FormEvent::Unhandled
+                };
+            }
+        }
+        FormEvent::Handled
+    }
+
+    /// Pasted text goes to the focused field, if a field is focused.
+    pub fn paste(&mut self, text: &str) {
+        if let Some(index) = self.focused_field() {
+            self.fields[index].field.paste(text);
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The full-screen app: a screen-state machine on ratatui and crossterm.
+//!
+//! Data flows one way: a key press becomes a [`app::Msg`], [`app::update`] changes the
+//! [`app::Model`] and may ask for slow work (a [`app::Cmd`]) that the worker thread does
+//! and returns as another message; [`view::view`] draws the model. The loop blocks on one
+//! channel, so an idle app uses no CPU.
+
+pub mod app;
+pub mod field;
+pub mod form;
+pub mod screens;
+pub mod theme;
+pub mod view;
+mod worker;
+
+use std::io::{self, IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::Duration;
+
+use crossterm::event::{self, DisableBracketedPaste, EnableBracketedPaste, Event};
+use crossterm::execute;
+use ratatui::DefaultTerminal;
+
+use crate::auth::Service;
+use app::{Context, Model, Msg, update};
+use screens::dashboard::TimeZone;
+use theme::Theme;
+use worker::Worker;
+
+/// Spinner speed while a request runs (12.5 frames a second).
+const TICK: Duration = Duration::from_millis(80);
+
+/// Runs the app until the user quits. The terminal is restored on every way out: quit,
+/// Ctrl+C, SIGTERM, SIGHUP, an error, or a panic.
+pub fn run(service: Service) -> io::Result<()> {
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        return Err(io::Error::other(
+            "the app needs a terminal; for scripts, use the subcommands (authtui --help)",
+        ));
+    }
+    let context = Context {
+        data_file: service.location(),
+        cost: service.cost(),
+        time_zone: TimeZone::Local,
+    };
+    let mut terminal = ratatui::try_init()?;
+    install_panic_hook();
+    let result = execute!(io::stdout(), EnableBracketedPaste)
+        .and_then(|()| event_loop(&mut terminal, Arc::new(service), context));
+    restore();
+    result
+}
+
+/// Undoes everything `run` enabled.
+fn restore() {
+    let _ = execute!(io::stdout(), DisableBracketedPaste);
+    ratatui::restore();
+    let _ = io::stdout().flush();
+}
+
+fn install_panic_hook() {
+    // ratatui::init's hook restores raw mode and the main screen; ours also undoes bracketed
+    // paste. Only for the main thread: a worker's panic is caught and shown on screen.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if thread::current().name() == Some("main") {
+            let _ = execute!(io::stdout(), DisableBracketedPaste);
+            ratatui::restore();
+        }
+        previous(info);
+    }));
+}
+
+fn spawn_input(tx: Sender<Msg>) {
+    thread::Builder::new()
+        .name("input".into())
+        .spawn(move || {
+            while let Ok(event) = event::read() {
+                let msg = match event {
+                    Event::Key(key) => Msg::Key(key),
+                    Event::Paste(text) => Msg::Paste(text),
+                    Event::Resize(..) => Msg::Resize,
+                    _ => continue,
+                };
+                if tx.send(msg).is_err() {
+                    break;
+                }
+            }
+        })
+        .expect("spawn the input thread");
+}
+
+fn spawn_signals(tx: Sender<Msg>) -> io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
+    thread::Builder::new().name("signals".into()).spawn(move || {
+        for _ in signals.forever() {
+            if tx.send(Msg::Signal).is_err() {
+                break;
+            }
+        }
+    })?;
+    Ok(())
+}
+
+fn event_loop(terminal: &mut DefaultTerminal, service: Arc<Service>, context: Context) -> io::Result<()> {
+    let theme = Theme::from_env();
+    let (tx, rx) = mpsc::channel();
+    spawn_input(tx.clone());
+    spawn_signals(tx.clone())?;
+    let worker = Worker::spawn(service, tx);
+    let mut model = Model::new(context);
+    loop {
+        terminal.draw(|frame| view::view(&model, frame, &theme))?;
+        // Block until something happens; tick only while the spinner turns.
+        let msg = if model.busy.is_some() {
+            match rx.recv_timeout(TICK) {
+                Ok(msg) => msg,
+                Err(RecvTimeoutError::Timeout) => Msg::Tick,
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(msg) => msg,
+                Err(_) => break,
+            }
+        };
+        if let Some(cmd) = update(&mut model, msg) {
+            worker.send(cmd);
+        }
+        if model.quit {
+            break;
+        }
+    }
+    worker.finish(Duration::from_secs(2));
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! The Sign up screen: Username, Password, Confirm password, "Create account". Problems
+//! are shown under the field they concern, as well as in the banner.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::super::field::TextField;
+use super::super::form::{Form, FormEvent};
+use super::super::theme::Theme;
+use super::draw_form;
+use crate::auth::{Password, Username, policy};
+
+pub const USERNAME: usize = 0;
+pub const PASSWORD: usize = 1;
+pub const CONFIRM: usize = 2;
+
+pub struct SignupScreen {
+    pub form: Form,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SignupAction {
+    None,
+    Submit,
+    Back,
+}
+
+impl Default for SignupScreen {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SignupScreen {
+    pub const TITLE: &'static str = "Sign up";
+    pub const KEYS: &'static [(&'static str, &'static str)] = &[
+        ("Tab/↓", "next"),
+        ("Shift+Tab/↑", "previous"),
+        ("Enter", "create account"),
+        ("Esc", "back to log in"),
+    ];
+
+    pub fn new() -> SignupScreen {
+        SignupScreen {
+            form: Form::new(
+                vec![
+                    ("Username", TextField::plain()),
+                    ("Password", TextField::masked()),
+                    ("Confirm password", TextField::masked()),
+                ],
+                vec!["Create account"],
+            ),
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> SignupAction {
+        if key.code == KeyCode::Esc {
+            return SignupAction::Back;
+        }
+        match self.form.handle_key(key) {
+            FormEvent::Press(_) => SignupAction::Submit,
+            _ => SignupAction::None,
+        }
+    }
+
+    pub fn username(&self) -> &str {
+        self.form.field(USERNAME).value()
+    }
+
+    /// Checks every field as the service will, marking each problem under its field.
+    /// Returns the first problem, for the banner.
+    pub fn validate(&mut self) -> Option<String> {
+        self.form.clear_errors();
+        let name = Username::parse(self.username().trim());
+        if let Err(e) = &name {
+            self.form.set_error(USERNAME, e.to_string());
+        }
+        let password = Password::from(self.form.field(PASSWORD).value()).normalized();
+        let name_for_policy = name.as_ref().map(|n| n.as_str()).unwrap_or("");
+        if let Some(problem) = policy::strength(&password, name_for_policy).problem {
+            self.form.set_error(PASSWORD, problem.to_string());
+        }
+        drop(password);
+        if self.form.field(CONFIRM).value() != self.form.field(PASSWORD).value() {
+            self.form.set_error(CONFIRM, "Passwords do not match");
+        }
+        let first = self.form.fields.iter().position(|f| f.error.is_some())?;
+        self.form.focus_field(first);
+        self.form.fields[first].error.clone()
+    }
+
+    /// Takes the password out and wipes both password fields.
+    pub fn take_password(&mut self) -> Password {
+        self.form.field_mut(CONFIRM).clear();
+        self.form.field_mut(PASSWORD).take()
+    }
+
+    pub fn height() -> u16 {
+        super::form_height(3)
+    }
+
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, busy: bool) {
+        draw_form(frame, area, theme, Self::TITLE, &self.form, busy);
+    }
+}
