@@ -92,7 +92,7 @@ impl Dashboard {
         let member_since = facts
             .created_at
             .map_or_else(|| "unknown".to_owned(), |t| tz.format(t));
-        let width = usize::from(inner.width.saturating_sub(22));
+        let width = usize::from(inner.width.saturating_sub(21));
         let lines = vec![
             Line::raw(""),
             Line::from(vec![Span::raw("  Welcome, "), Span::styled(name, theme.title())]),
