@@ -14,6 +14,7 @@
 //! the disk you care about, since fsync is part of the cost. See `bench/README.md` for what
 //! each column means and the figures measured so far.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
@@ -22,15 +23,28 @@ use std::time::{Duration, Instant};
 
 use authtui::auth::{Cost, Password, Service};
 use authtui::store::{Change, JsonFile, UserStore, Users};
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 const DEFAULT_SIZES: [usize; 3] = [1_000, 10_000, 100_000];
-const DEFAULT_RUNS: usize = 5;
+const DEFAULT_RUNS: usize = 7;
+const SMOKE_SIZES: [usize; 1] = [1_000];
 const PASSWORD: &str = "correct horse battery staple";
 
 fn main() {
-    let sizes = sizes();
-    let runs = env_usize("AUTHTUI_BENCH_RUNS").unwrap_or(DEFAULT_RUNS).max(1);
+    // `cargo test --benches` (or `--all-targets`) runs this binary too, without the
+    // `--bench` flag that `cargo bench` passes: then only a quick smoke run, unless sizes
+    // were asked for.
+    let smoke = !std::env::args().any(|a| a == "--bench") && sizes_asked().is_none();
+    let sizes = if smoke { SMOKE_SIZES.to_vec() } else { sizes() };
+    let runs = if smoke {
+        1
+    } else {
+        env_usize("AUTHTUI_BENCH_RUNS").unwrap_or(DEFAULT_RUNS).max(1)
+    };
+    if smoke {
+        println!("(not run by `cargo bench`: a smoke run only; the figures mean little)");
+    }
     let dir = tempfile::Builder::new()
         .prefix("authtui-bench-")
         .tempdir()
@@ -72,6 +86,8 @@ fn main() {
     print_main_table(&rows);
     println!();
     print_breakdown_table(&rows);
+    println!();
+    print_serde_table(&rows);
     println!("\ntotal {:.1} s", started.elapsed().as_secs_f64());
 }
 
@@ -91,6 +107,10 @@ struct Row {
     serialize: Vec<Duration>,
     write_sync: Vec<Duration>,
     rename_dir_sync: Vec<Duration>,
+    /// What parse and serialize cost without the timestamps as `DateTime`s.
+    scan: Vec<Duration>,
+    parse_text_times: Vec<Duration>,
+    serialize_text_times: Vec<Duration>,
     wall: Duration,
 }
 
@@ -119,6 +139,9 @@ fn measure(dir: &Path, n: usize, runs: usize, hash: &str) -> Row {
         serialize: Vec::new(),
         write_sync: Vec::new(),
         rename_dir_sync: Vec::new(),
+        scan: Vec::new(),
+        parse_text_times: Vec::new(),
+        serialize_text_times: Vec::new(),
         wall: Duration::ZERO,
     };
 
@@ -164,6 +187,9 @@ fn measure(dir: &Path, n: usize, runs: usize, hash: &str) -> Row {
             row.serialize.push(pieces.serialize);
             row.write_sync.push(pieces.write_sync);
             row.rename_dir_sync.push(pieces.rename_dir_sync);
+            row.scan.push(pieces.scan);
+            row.parse_text_times.push(pieces.parse_text_times);
+            row.serialize_text_times.push(pieces.serialize_text_times);
         }
     }
 
@@ -192,9 +218,39 @@ struct FileIn {
 }
 
 #[derive(Serialize)]
-struct FileOut<'a> {
+struct FileOut<'a, U> {
     version: u64,
-    users: &'a Users,
+    users: &'a U,
+}
+
+/// The file again, with the times left as text: what parse and serialize cost without
+/// chrono's RFC 3339 parsing and formatting. It writes the same bytes as the store.
+#[derive(Deserialize)]
+struct TextFileIn {
+    #[allow(dead_code)]
+    version: u64,
+    users: BTreeMap<String, TextRecord>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct TextRecord {
+    password_hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_login_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous_login_at: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    login_count: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    failed_attempts: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    locked_until: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 struct Pieces {
@@ -203,6 +259,9 @@ struct Pieces {
     serialize: Duration,
     write_sync: Duration,
     rename_dir_sync: Duration,
+    scan: Duration,
+    parse_text_times: Duration,
+    serialize_text_times: Duration,
 }
 
 /// One read-modify-write like the store's, split into its parts. It writes the same
@@ -233,7 +292,7 @@ fn by_hand(path: &Path) -> Pieces {
     .expect("serialize");
     out.push(b'\n');
     let serialize = t.elapsed();
-    assert_eq!(out.len(), bytes.len(), "the mirror writes what the store writes");
+    assert!(out == bytes, "the mirror writes the bytes the store wrote");
 
     let t = Instant::now();
     let mut file = File::create(&temp).expect("create the temp file");
@@ -250,12 +309,39 @@ fn by_hand(path: &Path) -> Pieces {
     let rename_dir_sync = t.elapsed();
 
     drop(parsed);
+
+    // The parse and serialize split further, on the same bytes.
+    let t = Instant::now();
+    let _: IgnoredAny = serde_json::from_slice(&bytes).expect("scan users.json");
+    let scan = t.elapsed();
+
+    let t = Instant::now();
+    let text: TextFileIn = serde_json::from_slice(&bytes).expect("parse users.json");
+    let parse_text_times = t.elapsed();
+
+    let t = Instant::now();
+    let mut out_text = Vec::with_capacity(bytes.len() + 64);
+    serde_json::to_writer(
+        &mut out_text,
+        &FileOut {
+            version: 1,
+            users: &text.users,
+        },
+    )
+    .expect("serialize");
+    out_text.push(b'\n');
+    let serialize_text_times = t.elapsed();
+    assert!(out_text == out, "times as text round-trip to the same bytes");
+
     Pieces {
         read,
         parse,
         serialize,
         write_sync,
         rename_dir_sync,
+        scan,
+        parse_text_times,
+        serialize_text_times,
     }
 }
 
@@ -324,17 +410,21 @@ fn write_users_file(path: &Path, n: usize, hash: &str) {
 /// Sizes from the command line (`cargo bench` passes `--bench`, which is skipped), else
 /// from `AUTHTUI_BENCH_N` (comma-separated), else the defaults.
 fn sizes() -> Vec<usize> {
+    sizes_asked().unwrap_or_else(|| DEFAULT_SIZES.to_vec())
+}
+
+fn sizes_asked() -> Option<Vec<usize>> {
     let from_args: Vec<usize> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .map(|a| parse_size(&a))
         .collect();
     if !from_args.is_empty() {
-        return from_args;
+        return Some(from_args);
     }
     match std::env::var("AUTHTUI_BENCH_N") {
-        Ok(list) if !list.trim().is_empty() => list.split(',').map(parse_size).collect(),
-        _ => DEFAULT_SIZES.to_vec(),
+        Ok(list) if !list.trim().is_empty() => Some(list.split(',').map(parse_size).collect()),
+        _ => None,
     }
 }
 
@@ -402,16 +492,25 @@ fn min(xs: &[Duration]) -> f64 {
     xs.iter().copied().map(ms).fold(f64::INFINITY, f64::min)
 }
 
+/// Milliseconds to 0.1, or to 0.01 below 10.
+fn fmt_ms(x: f64) -> String {
+    if x.abs() < 10.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
 /// "median / min".
 fn med_min(xs: &[Duration]) -> String {
-    format!("{:.1} / {:.1}", median(xs), min(xs))
+    format!("{} / {}", fmt_ms(median(xs)), fmt_ms(min(xs)))
 }
 
 fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -461,7 +560,7 @@ fn print_main_table(rows: &[Row]) {
                 format!("{:.2}", r.file_bytes as f64 / 1e6),
                 med_min(&r.bcrypt),
                 med_min(&r.login),
-                format!("{:.1}", median(&r.login) - median(&r.bcrypt)),
+                fmt_ms(median(&r.login) - median(&r.bcrypt)),
                 med_min(&r.store),
                 format!("{:.2}", median(&r.login) / median(&r.bcrypt)),
             ]
@@ -512,6 +611,34 @@ fn print_breakdown_table(rows: &[Row]) {
             "serialize",
             "write+fsync",
             "rename+dir fsync",
+        ],
+        &table,
+    );
+}
+
+fn print_serde_table(rows: &[Row]) {
+    println!("Parse and serialize split, ms as median / min (serde_json on the same bytes):");
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                group(r.n as u64),
+                med_min(&r.scan),
+                med_min(&r.parse_text_times),
+                med_min(&r.parse),
+                med_min(&r.serialize_text_times),
+                med_min(&r.serialize),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "N users",
+            "JSON scan only",
+            "parse, times as text",
+            "parse",
+            "serialize, times as text",
+            "serialize",
         ],
         &table,
     );

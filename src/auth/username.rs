@@ -20,7 +20,7 @@ pub enum UsernameError {
     TooLong,
     #[error("Username must start with a letter")]
     MustStartWithLetter,
-    #[error("Username may contain only letters, digits, '.', '_' and '-' (not {0:?})")]
+    #[error("Username may use only a-z, 0-9, '.', '_' and '-' (not {0:?})")]
     InvalidCharacter(char),
 }
 
