@@ -22,7 +22,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use authtui::auth::{Cost, Password, Service};
-use authtui::store::{Change, JsonFile, UserStore, Users};
+use authtui::store::{Change, JsonFile, UserMap, UserStore};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
@@ -214,7 +214,7 @@ fn measure(dir: &Path, n: usize, runs: usize, hash: &str) -> Row {
 struct FileIn {
     #[allow(dead_code)]
     version: u64,
-    users: Users,
+    users: UserMap,
 }
 
 #[derive(Serialize)]

@@ -1,42 +1,30 @@
 //! The shape of `users.json`, current and legacy.
 //!
 //! Current: `{"version": 1, "users": {"alice": {"password_hash": "$2b$12$…", …}}}`.
-//! Legacy (the Python prototype): `{"alice": "$2b$12$…"}`. Both are read by one pass of a
-//! hand-written visitor, so even a large file is parsed once, without an intermediate
-//! `serde_json::Value`.
+//! Legacy (the Python prototype): `{"alice": "$2b$12$…"}`. One pass of a hand-written
+//! visitor tells them apart and finds where each record lies, without building any record:
+//! the caller validates them from their bytes.
 
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, de::SeqAccess};
+use serde_json::value::RawValue;
 
-use super::{FORMAT_VERSION, UserRecord, Users};
+use super::FORMAT_VERSION;
 
 /// What a file held.
 #[derive(Debug)]
-pub(super) enum Parsed {
-    Current(Users),
+pub(super) enum Parsed<'de> {
+    /// Usernames and the JSON of their records, as found in the file (unsorted).
+    Current(Vec<(String, &'de RawValue)>),
+    /// The prototype's flat `{"name": "hash"}`.
+    Legacy(Vec<(String, String)>),
     /// A version this build does not understand.
     Future(u64),
 }
 
-/// The file as written.
-#[derive(Serialize)]
-pub(super) struct FileOut<'a> {
-    pub version: u64,
-    pub users: &'a Users,
-}
-
-impl<'a> FileOut<'a> {
-    pub fn new(users: &'a Users) -> Self {
-        FileOut {
-            version: FORMAT_VERSION,
-            users,
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Parsed {
+impl<'de> Deserialize<'de> for Parsed<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_map(TopVisitor)
     }
@@ -45,24 +33,24 @@ impl<'de> Deserialize<'de> for Parsed {
 struct TopVisitor;
 
 /// The value under a top-level key, before we know which shape the file has.
-enum TopValue {
+enum TopValue<'de> {
     Number(u64),
-    Users(Users),
+    Users(Vec<(String, &'de RawValue)>),
     Hash(String),
     Other,
 }
 
 impl<'de> Visitor<'de> for TopVisitor {
-    type Value = Parsed;
+    type Value = Parsed<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(r#"a JSON object like {"version": 1, "users": {…}}"#)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed<'de>, A::Error> {
         let mut version: Option<u64> = None;
-        let mut users: Option<Users> = None;
-        let mut legacy = Users::new();
+        let mut users = None;
+        let mut legacy: Vec<(String, String)> = Vec::new();
         let mut unknown_key: Option<String> = None;
 
         while let Some(key) = map.next_key::<String>()? {
@@ -72,18 +60,7 @@ impl<'de> Visitor<'de> for TopVisitor {
             match map.next_value_seed(TopValueSeed { skip })? {
                 TopValue::Number(n) if key == "version" => version = Some(n),
                 TopValue::Users(u) if key == "users" => users = Some(u),
-                TopValue::Hash(hash) => {
-                    if legacy.contains_key(&key) {
-                        return Err(de::Error::custom(format!("duplicate username \"{key}\"")));
-                    }
-                    legacy.insert(
-                        key,
-                        UserRecord {
-                            password_hash: hash,
-                            ..UserRecord::default()
-                        },
-                    );
-                }
+                TopValue::Hash(hash) => legacy.push((key, hash)),
                 _ => {
                     unknown_key.get_or_insert(key);
                 }
@@ -96,7 +73,7 @@ impl<'de> Visitor<'de> for TopVisitor {
                 if let Some(key) = unknown_key {
                     return Err(de::Error::custom(format!("unexpected key \"{key}\"")));
                 }
-                if let Some(name) = legacy.keys().next() {
+                if let Some((name, _)) = legacy.first() {
                     return Err(de::Error::custom(format!(
                         "\"{name}\" is a bare hash beside \"version\"; mixed formats"
                     )));
@@ -110,7 +87,7 @@ impl<'de> Visitor<'de> for TopVisitor {
                 unknown_key.as_deref().unwrap_or("users")
             ))),
             // The prototype's flat shape (also `{}`: an empty store).
-            None => Ok(Parsed::Current(legacy)),
+            None => Ok(Parsed::Legacy(legacy)),
         }
     }
 }
@@ -120,9 +97,9 @@ struct TopValueSeed {
 }
 
 impl<'de> DeserializeSeed<'de> for TopValueSeed {
-    type Value = TopValue;
+    type Value = TopValue<'de>;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<TopValue, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<TopValue<'de>, D::Error> {
         if self.skip {
             IgnoredAny::deserialize(deserializer).map(|_| TopValue::Other)
         } else {
@@ -134,69 +111,49 @@ impl<'de> DeserializeSeed<'de> for TopValueSeed {
 struct TopValueVisitor;
 
 impl<'de> Visitor<'de> for TopValueVisitor {
-    type Value = TopValue;
+    type Value = TopValue<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a version number, a users object or a password hash")
     }
 
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<TopValue, E> {
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<TopValue<'de>, E> {
         Ok(TopValue::Number(n))
     }
 
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<TopValue, E> {
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<TopValue<'de>, E> {
         Ok(TopValue::Hash(s.to_owned()))
     }
 
-    fn visit_string<E: de::Error>(self, s: String) -> Result<TopValue, E> {
+    fn visit_string<E: de::Error>(self, s: String) -> Result<TopValue<'de>, E> {
         Ok(TopValue::Hash(s))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<TopValue, A::Error> {
-        UsersVisitor.visit_map(map).map(TopValue::Users)
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopValue<'de>, A::Error> {
+        let mut users = Vec::new();
+        while let Some(name) = map.next_key::<String>()? {
+            users.push((name, map.next_value::<&'de RawValue>()?));
+        }
+        Ok(TopValue::Users(users))
     }
 
     // Anything else (negative or fractional numbers, arrays, booleans, null) is read and
     // reported as an unexpected key by the caller.
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<TopValue, E> {
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<TopValue<'de>, E> {
         Ok(TopValue::Other)
     }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<TopValue, E> {
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<TopValue<'de>, E> {
         Ok(TopValue::Other)
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<TopValue, E> {
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<TopValue<'de>, E> {
         Ok(TopValue::Other)
     }
-    fn visit_unit<E: de::Error>(self) -> Result<TopValue, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<TopValue<'de>, E> {
         Ok(TopValue::Other)
     }
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<TopValue, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TopValue<'de>, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(TopValue::Other)
-    }
-}
-
-/// The `users` object: like a `BTreeMap`, but a duplicate username is an error rather
-/// than a silent overwrite.
-struct UsersVisitor;
-
-impl<'de> Visitor<'de> for UsersVisitor {
-    type Value = Users;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object of users")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Users, A::Error> {
-        let mut users = Users::new();
-        while let Some(name) = map.next_key::<String>()? {
-            let record: UserRecord = map.next_value()?;
-            if users.contains_key(&name) {
-                return Err(de::Error::custom(format!("duplicate username \"{name}\"")));
-            }
-            users.insert(name, record);
-        }
-        Ok(users)
     }
 }
 
@@ -204,47 +161,46 @@ impl<'de> Visitor<'de> for UsersVisitor {
 mod tests {
     use super::*;
 
-    fn parse(s: &str) -> Result<Parsed, serde_json::Error> {
+    fn parse(s: &str) -> Result<Parsed<'_>, serde_json::Error> {
         serde_json::from_str(s)
     }
 
-    fn users(s: &str) -> Users {
-        match parse(s).unwrap() {
-            Parsed::Current(u) => u,
-            Parsed::Future(v) => panic!("unexpected future version {v}"),
-        }
-    }
-
     #[test]
-    fn reads_current_shape() {
-        let u = users(
-            r#"{"version":1,"users":{"alice":{"password_hash":"h","created_at":"2026-01-02T03:04:05Z","login_count":3}}}"#,
-        );
-        assert_eq!(u["alice"].password_hash, "h");
-        assert_eq!(u["alice"].login_count, 3);
-        assert_eq!(
-            u["alice"].created_at.unwrap().to_rfc3339(),
-            "2026-01-02T03:04:05+00:00"
-        );
+    fn finds_current_records_without_parsing_them() {
+        let Parsed::Current(users) =
+            parse(r#"{"version":1,"users":{"alice":{"password_hash":"h","login_count":3}}}"#).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(users[0].0, "alice");
+        assert_eq!(users[0].1.get(), r#"{"password_hash":"h","login_count":3}"#);
     }
 
     #[test]
     fn reads_legacy_flat_shape() {
-        let u = users(r#"{"alice": "$2b$04$x", "bob": "$2b$04$y"}"#);
-        assert_eq!(u.len(), 2);
-        assert_eq!(u["bob"].password_hash, "$2b$04$y");
-        assert_eq!(u["bob"].created_at, None);
+        let Parsed::Legacy(users) = parse(r#"{"alice": "$2b$04$x", "bob": "$2b$04$y"}"#).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            users,
+            [
+                ("alice".into(), "$2b$04$x".into()),
+                ("bob".into(), "$2b$04$y".into())
+            ]
+        );
     }
 
     #[test]
     fn legacy_users_may_be_named_like_keys() {
-        let u = users(r#"{"version": "$2b$04$x", "users": "$2b$04$y"}"#);
-        assert_eq!(u.len(), 2);
+        let Parsed::Legacy(users) = parse(r#"{"version": "$2b$04$x", "users": "$2b$04$y"}"#).unwrap() else {
+            panic!()
+        };
+        assert_eq!(users.len(), 2);
     }
 
     #[test]
     fn empty_object_is_no_users() {
-        assert!(users("{}").is_empty());
+        assert!(matches!(parse("{}").unwrap(), Parsed::Legacy(u) if u.is_empty()));
     }
 
     #[test]
@@ -256,41 +212,18 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_usernames_are_an_error() {
-        let err = parse(r#"{"version":1,"users":{"a":{"password_hash":"h"},"a":{"password_hash":"i"}}}"#)
-            .unwrap_err();
-        assert!(err.to_string().contains("duplicate username \"a\""), "{err}");
-    }
-
-    #[test]
-    fn wrong_types_are_errors() {
+    fn wrong_shapes_are_errors() {
         for bad in [
             "[]",
             "null",
             r#"{"version":1}"#,
             r#"{"version":1,"users":[]}"#,
-            r#"{"version":1,"users":{"a":{"password_hash":5}}}"#,
-            r#"{"version":1,"users":{"a":{"password_hash":"h","login_count":-1}}}"#,
-            r#"{"version":1,"users":{"a":{"password_hash":"h","surprise":1}}}"#,
             r#"{"version":1,"users":{},"alice":"$2b$"}"#,
             r#"{"users":{}}"#,
             r#"{"alice": 5}"#,
+            r#"{"version":1,"users":{"a":{"password_hash":"h"}"#,
         ] {
             assert!(parse(bad).is_err(), "{bad} parsed");
         }
-    }
-
-    #[test]
-    fn writes_compact_current_shape_without_empty_fields() {
-        let mut u = Users::new();
-        u.insert(
-            "alice".into(),
-            UserRecord {
-                password_hash: "h".into(),
-                ..UserRecord::default()
-            },
-        );
-        let s = serde_json::to_string(&FileOut::new(&u)).unwrap();
-        assert_eq!(s, r#"{"version":1,"users":{"alice":{"password_hash":"h"}}}"#);
     }
 }

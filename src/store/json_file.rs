@@ -2,13 +2,14 @@
 //! exclusive lock on `users.json.lock`, save through a synced temp file.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::format::{FileOut, Parsed};
-use super::{Change, StoreError, UserRecord, UserStore, Users};
+use super::format::Parsed;
+use super::users::Base;
+use super::{Change, FORMAT_VERSION, StoreError, UserMap, UserRecord, UserStore, Users};
 
 /// The platform data file: `$XDG_DATA_HOME/authtui/users.json` on Linux
 /// (`~/.local/share/authtui/users.json` by default).
@@ -114,20 +115,37 @@ impl JsonFile {
         }
         let mut bytes = Vec::with_capacity(meta.len() as usize);
         io::Read::read_to_end(&mut file, &mut bytes).map_err(self.io_error("read", &self.path))?;
-        let users = self.parse(&bytes)?;
+        let users = self.parse(bytes)?;
         Ok(Some(Snapshot {
             stamp: Stamp::of(&meta),
             users,
         }))
     }
 
-    fn parse(&self, bytes: &[u8]) -> Result<Users, StoreError> {
-        match serde_json::from_slice::<Parsed>(bytes) {
-            Ok(Parsed::Current(users)) => Ok(users),
-            Ok(Parsed::Future(found)) => Err(StoreError::UnsupportedVersion {
-                path: self.path.clone(),
-                found,
-            }),
+    fn parse(&self, bytes: Vec<u8>) -> Result<Users, StoreError> {
+        let entries = match serde_json::from_slice::<Parsed>(&bytes) {
+            Ok(Parsed::Current(entries)) => entries,
+            Ok(Parsed::Legacy(pairs)) => {
+                // The prototype's file: small, and rewritten in the current shape at the
+                // next save, so every record is simply new.
+                let mut users = Users::new();
+                for (name, password_hash) in pairs {
+                    let record = UserRecord {
+                        password_hash,
+                        ..UserRecord::default()
+                    };
+                    if users.insert(name.clone(), record).is_some() {
+                        return Err(self.corrupt_at(&bytes, 0, format!("duplicate username \"{name}\"")));
+                    }
+                }
+                return Ok(users);
+            }
+            Ok(Parsed::Future(found)) => {
+                return Err(StoreError::UnsupportedVersion {
+                    path: self.path.clone(),
+                    found,
+                });
+            }
             Err(e) => {
                 let mut reason = e.to_string();
                 // serde_json appends " at line L column C"; we give the position our way.
@@ -137,13 +155,58 @@ impl JsonFile {
                 if bytes.iter().all(u8::is_ascii_whitespace) {
                     reason = "the file is empty".to_owned();
                 }
-                Err(StoreError::Corrupt {
+                return Err(StoreError::Corrupt {
                     path: self.path.clone(),
                     line: e.line(),
                     column: e.column(),
                     reason,
-                })
+                });
             }
+        };
+        // Where each record lies, then every record checked, so that later reads of one
+        // cannot fail and a save never carries a bad record along.
+        let start = bytes.as_ptr() as usize;
+        let mut index: Vec<(Box<str>, std::ops::Range<usize>)> = entries
+            .into_iter()
+            .map(|(name, raw)| {
+                let at = raw.get().as_ptr() as usize - start;
+                (name.into_boxed_str(), at..at + raw.get().len())
+            })
+            .collect();
+        for (_, range) in &index {
+            if let Err(e) = serde_json::from_slice::<UserRecord>(&bytes[range.clone()]) {
+                let mut reason = e.to_string();
+                if let Some(cut) = reason.rfind(" at line ") {
+                    reason.truncate(cut);
+                }
+                let (line, column) = position(&bytes, range.start, e.line(), e.column());
+                return Err(StoreError::Corrupt {
+                    path: self.path.clone(),
+                    line,
+                    column,
+                    reason,
+                });
+            }
+        }
+        // Files this store writes are sorted already (the sort is then one linear pass).
+        index.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(pair) = index.windows(2).find(|w| w[0].0 == w[1].0) {
+            let at = pair[0].1.start.max(pair[1].1.start);
+            return Err(self.corrupt_at(&bytes, at, format!("duplicate username \"{}\"", pair[0].0)));
+        }
+        Ok(Users::from_base(Base {
+            bytes,
+            entries: index,
+        }))
+    }
+
+    fn corrupt_at(&self, bytes: &[u8], offset: usize, reason: String) -> StoreError {
+        let (line, column) = position(bytes, offset, 1, 1);
+        StoreError::Corrupt {
+            path: self.path.clone(),
+            line,
+            column,
+            reason,
         }
     }
 
@@ -219,10 +282,8 @@ impl JsonFile {
             .open(&self.temp_path)
             .map_err(self.io_error("create", &self.temp_path))?;
         let mut out = BufWriter::with_capacity(1 << 16, file);
-        serde_json::to_writer(&mut out, &FileOut::new(users))
-            .map_err(io::Error::from)
-            .map_err(self.io_error("write", &self.temp_path))?;
-        out.write_all(b"\n")
+        users
+            .write_file(&mut out, FORMAT_VERSION)
             .map_err(self.io_error("write", &self.temp_path))?;
         let file = out
             .into_inner()
@@ -236,13 +297,13 @@ impl JsonFile {
 impl UserStore for JsonFile {
     fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
         let snapshot = self.read()?;
-        let record = snapshot.as_ref().and_then(|s| s.users.get(username).cloned());
+        let record = snapshot.as_ref().and_then(|s| s.users.get(username));
         *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = snapshot;
         Ok(record)
     }
 
-    fn all(&self) -> Result<Users, StoreError> {
-        Ok(self.read()?.map(|s| s.users).unwrap_or_default())
+    fn all(&self) -> Result<UserMap, StoreError> {
+        Ok(self.read()?.map(|s| s.users.to_map()).unwrap_or_default())
     }
 
     fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError> {
@@ -264,6 +325,20 @@ impl UserStore for JsonFile {
 
     fn location(&self) -> String {
         self.path.display().to_string()
+    }
+}
+
+/// The 1-based line and column of a position given relative to the value at `offset`
+/// (as serde_json reports errors inside a record parsed on its own).
+fn position(bytes: &[u8], offset: usize, line: usize, column: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let base_line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let base_column = String::from_utf8_lossy(&before[line_start..]).chars().count();
+    if line <= 1 {
+        (base_line, base_column + column)
+    } else {
+        (base_line + line - 1, column)
     }
 }
 

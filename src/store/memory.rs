@@ -1,6 +1,6 @@
 use std::sync::Mutex;
 
-use super::{Change, StoreError, UserRecord, UserStore, Users};
+use super::{Change, StoreError, UserMap, UserRecord, UserStore, Users};
 
 /// Accounts held in memory: for tests, and for programs that keep accounts elsewhere.
 #[derive(Debug, Default)]
@@ -26,11 +26,11 @@ impl MemoryStore {
 
 impl UserStore for MemoryStore {
     fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        Ok(self.users().get(username).cloned())
+        Ok(self.users().get(username))
     }
 
-    fn all(&self) -> Result<Users, StoreError> {
-        Ok(self.users().clone())
+    fn all(&self) -> Result<UserMap, StoreError> {
+        Ok(self.users().to_map())
     }
 
     fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError> {

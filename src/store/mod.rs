@@ -4,8 +4,9 @@
 mod format;
 mod json_file;
 mod memory;
+mod time;
+mod users;
 
-use std::collections::BTreeMap;
 use std::io;
 use std::path::PathBuf;
 
@@ -14,12 +15,10 @@ use serde::{Deserialize, Serialize};
 
 pub use json_file::{JsonFile, default_path};
 pub use memory::MemoryStore;
+pub use users::{UserMap, Users};
 
 /// The version of the `users.json` format this build writes and reads.
 pub const FORMAT_VERSION: u64 = 1;
-
-/// All accounts, by username, in a stable (sorted) order.
-pub type Users = BTreeMap<String, UserRecord>;
 
 /// One account as stored. Field names are the file's names.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,13 +27,13 @@ pub struct UserRecord {
     /// A bcrypt hash (`$2a$`, `$2b$` or `$2y$`).
     pub password_hash: String,
     /// When the account was created; absent for accounts from the legacy format.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::option")]
     pub created_at: Option<DateTime<Utc>>,
     /// The most recent successful login.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::option")]
     pub last_login_at: Option<DateTime<Utc>>,
     /// The successful login before `last_login_at`, so a login can say "previous login".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::option")]
     pub previous_login_at: Option<DateTime<Utc>>,
     /// Successful logins, ever.
     #[serde(default, skip_serializing_if = "is_zero_u64")]
@@ -43,7 +42,7 @@ pub struct UserRecord {
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub failed_attempts: u32,
     /// Logins are refused until this time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::option")]
     pub locked_until: Option<DateTime<Utc>>,
 }
 
@@ -110,7 +109,7 @@ pub trait UserStore: Send + Sync {
     fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
 
     /// Every account, read from a consistent snapshot.
-    fn all(&self) -> Result<Users, StoreError>;
+    fn all(&self) -> Result<UserMap, StoreError>;
 
     /// Read-modify-write under an exclusive lock: `change` sees the current accounts (never
     /// a stale copy) and says whether to save them.

@@ -146,7 +146,7 @@ mod tests {
         assert_eq!(shorten_left("/a/b/users.json", 40), "/a/b/users.json");
         assert_eq!(
             shorten_left("/home/someone/.local/share/authtui/users.json", 20),
-            "…authtui/users.json"
+            "…/authtui/users.json"
         );
         assert_eq!(shorten_left("abc", 0), "");
     }
