@@ -2,9 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use authtui::auth::Service;
 use authtui::cli::{self, Cli};
-use authtui::store::JsonFile;
 
 fn main() -> ExitCode {
     let args = Cli::parse();
@@ -15,7 +13,8 @@ fn main() -> ExitCode {
                 Ok(path) => path,
                 Err(failure) => return cli::report(failure),
             };
-            match authtui::tui::run(Service::new(JsonFile::new(path), args.cost)) {
+            let idle = (!args.idle_timeout.is_zero()).then_some(args.idle_timeout);
+            match authtui::tui::run(cli::open_service(&path, args.cost), idle) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("authtui: {e}");

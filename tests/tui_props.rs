@@ -2,9 +2,9 @@
 //! reaches the screen. Auth commands run for real (memory store, cost 4), so sequences
 //! reach the Dashboard and back.
 
-use authtui::auth::{Cost, FakeClock, Password, Service};
+use authtui::auth::{Cost, FakeClock, Password, Service, Session};
 use authtui::store::MemoryStore;
-use authtui::tui::app::{Cmd, Context, Model, Msg, Outcome, Screen, update};
+use authtui::tui::app::{Cmd, Context, Model, Msg, Outcome, Welcome, update};
 use authtui::tui::screens::dashboard::TimeZone;
 use authtui::tui::theme::Theme;
 use authtui::tui::view::view;
@@ -59,8 +59,10 @@ fn modifiers() -> impl Strategy<Value = KeyModifiers> {
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
         8 => (key_code(), modifiers())
-            // Ctrl+C quits; keep the session going.
-            .prop_filter("not Ctrl+C", |(c, m)| !(*c == KeyCode::Char('c') && m.contains(KeyModifiers::CONTROL)))
+            // Ctrl+C quits, and Ctrl+R shows a password on purpose: neither here.
+            .prop_filter("not Ctrl+C or Ctrl+R", |(c, m)| {
+                !(matches!(c, KeyCode::Char('c' | 'r')) && m.contains(KeyModifiers::CONTROL))
+            })
             .prop_map(|(c, m)| Action::Key(c, m)),
         1 => "\\PC{0,300}".prop_map(Action::Paste),
         1 => (1u16..130, 1u16..50).prop_map(|(w, h)| Action::Resize(w, h)),
@@ -71,11 +73,7 @@ fn action() -> impl Strategy<Value = Action> {
 }
 
 fn password_focused(m: &Model) -> bool {
-    let form = match &m.screen {
-        Screen::Login(s) => &s.form,
-        Screen::Signup(s) => &s.form,
-        Screen::Dashboard(_) => return false,
-    };
+    let Some(form) = m.screen.form() else { return false };
     form.focused_field().is_some_and(|i| form.field(i).is_masked())
 }
 
@@ -91,34 +89,65 @@ fn screen_text(terminal: &Terminal<TestBackend>) -> String {
     text
 }
 
+fn welcome(session: Session) -> Welcome {
+    Welcome {
+        session,
+        events: Vec::new(),
+    }
+}
+
 fn run(service: &Service, model: &mut Model, msg: Msg) {
     let mut pending = vec![msg];
     while let Some(msg) = pending.pop() {
-        if let Some(cmd) = update(model, msg) {
-            let reply = match cmd {
-                Cmd::Login {
-                    id,
-                    username,
-                    password,
-                } => Some(Msg::Done(
-                    id,
-                    Outcome::LoggedIn(service.login(&username, &password)),
-                )),
-                Cmd::Signup {
-                    id,
-                    username,
-                    password,
-                } => Some(Msg::Done(
-                    id,
-                    Outcome::SignedUp(service.signup(&username, &password)),
-                )),
-                Cmd::Logout(session) => {
-                    service.logout(session);
-                    None
-                }
-            };
-            pending.extend(reply);
-        }
+        let Some(cmd) = update(model, msg) else { continue };
+        let (id, outcome) = match cmd {
+            Cmd::Login {
+                id,
+                username,
+                password,
+            } => (
+                id,
+                Outcome::LoggedIn(service.login(&username, &password).map(welcome)),
+            ),
+            Cmd::Signup {
+                id,
+                username,
+                password,
+            } => (
+                id,
+                Outcome::SignedUp(service.signup(&username, &password).map(welcome)),
+            ),
+            Cmd::ChangePassword {
+                id,
+                session,
+                current,
+                new,
+            } => (
+                id,
+                Outcome::PasswordChanged(
+                    service
+                        .change_password(&session, &current, &new)
+                        .map(|()| Vec::new()),
+                ),
+            ),
+            Cmd::DeleteAccount {
+                id,
+                session,
+                password,
+            } => (
+                id,
+                Outcome::AccountDeleted(service.delete_account(&session, &password)),
+            ),
+            Cmd::Logout { session, reason } => {
+                service.logout(&session, reason);
+                continue;
+            }
+        };
+        pending.push(Msg::Done {
+            id,
+            outcome,
+            log_failures: Vec::new(),
+        });
     }
 }
 
@@ -130,11 +159,15 @@ proptest! {
         let service = Service::new(MemoryStore::new(), Cost::new(4).unwrap()).with_clock(FakeClock::at_epoch());
         // An account whose password is the secret, so logins can succeed.
         service.create_account("alice", &Password::from(SECRET)).unwrap();
-        let mut model = Model::new(Context {
-            data_file: "users.json".into(),
-            cost: Cost::new(4).unwrap(),
-            time_zone: TimeZone::Utc,
-        });
+        let mut model = Model::new(
+            Context {
+                data_file: "users.json".into(),
+                cost: Cost::new(4).unwrap(),
+                time_zone: TimeZone::Utc,
+                idle_timeout: Some(std::time::Duration::from_secs(900)),
+            },
+            std::time::Instant::now(),
+        );
         let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
         let theme = Theme { color: false };
         for action in actions {
@@ -143,7 +176,7 @@ proptest! {
                 Action::Paste(text) => run(&service, &mut model, Msg::Paste(text)),
                 Action::Resize(w, h) => {
                     terminal.backend_mut().resize(w, h);
-                    run(&service, &mut model, Msg::Resize);
+                    run(&service, &mut model, Msg::Resize(w, h));
                 }
                 Action::TypeSecret if password_focused(&model) => {
                     for c in SECRET.chars() {

@@ -6,20 +6,24 @@ use authtui::tui::app::{Context, Model, Msg, Outcome, Screen, update};
 use authtui::tui::screens::dashboard::{Dashboard, TimeZone};
 use authtui::tui::theme::Theme;
 use authtui::tui::view::view;
-use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use std::time::{Duration, Instant};
 
 const GOOD: &str = "correct horse battery staple";
 const SMALL: (u16, u16) = (56, 20);
 
 fn model() -> Model {
-    Model::new(Context {
-        data_file: "/home/alice/.local/share/authtui/users.json".into(),
-        cost: Cost::new(4).unwrap(),
-        time_zone: TimeZone::Utc,
-    })
+    Model::new(
+        Context {
+            data_file: "/home/alice/.local/share/authtui/users.json".into(),
+            cost: Cost::new(4).unwrap(),
+            time_zone: TimeZone::Utc,
+            idle_timeout: Some(Duration::from_secs(15 * 60)),
+        },
+        Instant::now(),
+    )
 }
 
 fn draw(model: &Model, (w, h): (u16, u16)) -> TestBackend {
@@ -44,7 +48,7 @@ fn session(failures: u32) -> Session {
     let clock = FakeClock::at_epoch();
     let service = Service::new(MemoryStore::new(), Cost::new(4).unwrap()).with_clock(clock.clone());
     service.signup("alice", &GOOD.into()).unwrap();
-    clock.advance(Duration::hours(26));
+    clock.advance(chrono::Duration::hours(26));
     for _ in 0..failures {
         let _ = service.login("alice", &"not the password".into());
     }
@@ -72,10 +76,11 @@ fn login_with_error_banner() {
     };
     update(
         &mut m,
-        Msg::Done(
+        Msg::Done {
             id,
-            Outcome::LoggedIn(Err(authtui::auth::AuthError::InvalidCredentials)),
-        ),
+            outcome: Outcome::LoggedIn(Err(authtui::auth::AuthError::InvalidCredentials)),
+            log_failures: Vec::new(),
+        },
     );
     both_sizes("login_error", &m);
 }
@@ -103,6 +108,7 @@ fn busy_spinner() {
     update(&mut m, key(KeyCode::Enter));
     type_text(&mut m, GOOD);
     update(&mut m, key(KeyCode::Enter));
+    m.now += Duration::from_millis(170);
     update(&mut m, Msg::Tick);
     assert!(m.busy.is_some());
     both_sizes("busy", &m);
@@ -113,16 +119,17 @@ fn dashboard_first_login() {
     let mut m = model();
     let clock = FakeClock::at_epoch();
     let service = Service::new(MemoryStore::new(), Cost::new(4).unwrap()).with_clock(clock);
-    m.screen = Screen::Dashboard(Dashboard {
-        session: service.signup("alice", &GOOD.into()).unwrap(),
-    });
+    m.screen = Screen::Dashboard(Dashboard::new(
+        service.signup("alice", &GOOD.into()).unwrap(),
+        Vec::new(),
+    ));
     both_sizes("dashboard_first", &m);
 }
 
 #[test]
 fn dashboard_with_previous_login_and_failures() {
     let mut m = model();
-    m.screen = Screen::Dashboard(Dashboard { session: session(2) });
+    m.screen = Screen::Dashboard(Dashboard::new(session(2), Vec::new()));
     both_sizes("dashboard_failures", &m);
 }
 
@@ -137,7 +144,7 @@ fn too_small() {
 fn every_screen_draws_at_every_size_down_to_1x1() {
     let mut screens = vec![model()];
     let mut dash = model();
-    dash.screen = Screen::Dashboard(Dashboard { session: session(1) });
+    dash.screen = Screen::Dashboard(Dashboard::new(session(1), Vec::new()));
     screens.push(dash);
     let mut signup = model();
     update(

@@ -11,11 +11,11 @@ mod session;
 pub mod throttle;
 mod username;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
-use crate::store::{Change, StoreError, UserRecord, UserStore, Users};
+use crate::store::{Change, Event, EventKind, EventLog, StoreError, UserRecord, UserStore, Users};
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use hashing::{Cost, HashError};
@@ -118,9 +118,23 @@ pub enum ImportOutcome {
     Skipped { username: String, reason: String },
 }
 
-/// The auth service: every account operation, over any [`UserStore`].
+/// Why a session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogoutReason {
+    /// The user logged out (or quit).
+    User,
+    /// No key was pressed for the idle time-out.
+    Idle,
+}
+
+/// The auth service: every account operation, over any [`UserStore`], recording what
+/// happens in an optional [`EventLog`].
 pub struct Service {
     store: Box<dyn UserStore>,
+    log: Option<Box<dyn EventLog>>,
+    /// Log writes that failed since the last `take_log_failures`: the account change
+    /// stands, and the caller reports these.
+    log_failures: Mutex<Vec<String>>,
     clock: Arc<dyn Clock>,
     cost: Cost,
 }
@@ -152,9 +166,61 @@ impl Service {
     pub fn new(store: impl UserStore + 'static, cost: Cost) -> Service {
         Service {
             store: Box::new(store),
+            log: None,
+            log_failures: Mutex::new(Vec::new()),
             clock: Arc::new(SystemClock),
             cost,
         }
+    }
+
+    /// Records events (signups, logins, failures, locks, logouts, changes) in `log`.
+    pub fn with_log(mut self, log: impl EventLog + 'static) -> Service {
+        self.log = Some(Box::new(log));
+        self
+    }
+
+    fn record(&self, event: EventKind, username: &str) {
+        let Some(log) = &self.log else { return };
+        // A typed name may be anything: keep it printable and short.
+        let username: String = username.chars().filter(|c| !c.is_control()).take(64).collect();
+        let event = Event {
+            at: self.clock.now(),
+            event,
+            username,
+        };
+        if let Err(e) = log.append(&event) {
+            self.log_failures
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(format!("the activity log was not written: {e}"));
+        }
+    }
+
+    /// Log writes that failed since the last call (the account changes they describe
+    /// were made all the same).
+    pub fn take_log_failures(&self) -> Vec<String> {
+        std::mem::take(&mut *self.log_failures.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The newest `limit` events of a user, newest first (empty without a log).
+    pub fn recent_events(&self, username: &str, limit: usize) -> Result<Vec<Event>, AuthError> {
+        match &self.log {
+            Some(log) => Ok(log.recent(username, limit)?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Every logged event, oldest first, optionally of one user.
+    pub fn events(&self, username: Option<&str>) -> Result<Vec<Event>, AuthError> {
+        let Some(log) = &self.log else {
+            return Ok(Vec::new());
+        };
+        let mut events = log.all()?;
+        if let Some(name) = username {
+            let name = name.trim().to_ascii_lowercase();
+            events.retain(|e| e.username.to_ascii_lowercase() == name);
+        }
+        Ok(events)
     }
 
     pub fn with_clock(mut self, clock: impl Clock + 'static) -> Service {
@@ -183,6 +249,7 @@ impl Service {
         record.last_login_at = Some(now);
         record.login_count = 1;
         self.insert(&name, record)?;
+        self.record(EventKind::Signup, name.as_str());
         Ok(Session::new(
             name,
             LoginFacts {
@@ -199,6 +266,7 @@ impl Service {
     pub fn create_account(&self, username: &str, password: &Password) -> Result<Username, AuthError> {
         let (name, hash) = self.prepare_account(username, password)?;
         self.insert(&name, UserRecord::new(hash, self.clock.now()))?;
+        self.record(EventKind::AccountCreated, name.as_str());
         Ok(name)
     }
 
@@ -234,6 +302,18 @@ impl Service {
     /// Logs in. Unknown user and wrong password give the same error after the same bcrypt
     /// work; a locked account is refused without running bcrypt.
     pub fn login(&self, username: &str, password: &Password) -> Result<Session, AuthError> {
+        let result = self.try_login(username, password);
+        match &result {
+            Ok(session) => self.record(EventKind::LoginSuccess, session.username().as_str()),
+            Err(AuthError::InvalidCredentials | AuthError::Locked { .. }) => {
+                self.record(EventKind::LoginFailure, username.trim())
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    fn try_login(&self, username: &str, password: &Password) -> Result<Session, AuthError> {
         let now = self.clock.now();
         let verified = match self.verify_password(username, password, now) {
             Ok(v) => v,
@@ -283,9 +363,14 @@ impl Service {
         }
     }
 
-    /// Ends a session. Nothing is stored for it: the session lived only in memory.
-    pub fn logout(&self, session: Session) -> Username {
-        session.into_username()
+    /// Ends a session: the log records its end, and the caller drops it. (By reference, so
+    /// that an app may share the session with a worker thread until then.)
+    pub fn logout(&self, session: &Session, reason: LogoutReason) {
+        let kind = match reason {
+            LogoutReason::User => EventKind::Logout,
+            LogoutReason::Idle => EventKind::IdleTimeout,
+        };
+        self.record(kind, session.username().as_str());
     }
 
     /// Changes the signed-in user's password; asks for the current one (a wrong one counts
@@ -308,13 +393,16 @@ impl Service {
         self.replace_hash(&verified, |record| {
             record.password_hash = hash.clone();
             throttle::reset(record);
-        })
+        })?;
+        self.record(EventKind::PasswordChanged, name.as_str());
+        Ok(())
     }
 
-    /// Deletes the signed-in user's account; asks for the password.
-    pub fn delete_account(&self, session: Session, password: &Password) -> Result<(), AuthError> {
+    /// Deletes the signed-in user's account; asks for the password. The session is then
+    /// worth nothing: drop it.
+    pub fn delete_account(&self, session: &Session, password: &Password) -> Result<(), AuthError> {
         let now = self.clock.now();
-        let verified = self.verify_session_password(&session, password, now)?;
+        let verified = self.verify_session_password(session, password, now)?;
         let mut outcome = Err(AuthError::AccountGone);
         self.store.update(&mut |users| match users.get(&verified.key) {
             Some(r) if r.password_hash == verified.record.password_hash => {
@@ -328,6 +416,9 @@ impl Service {
             }
             None => Change::Keep,
         })?;
+        if outcome.is_ok() {
+            self.record(EventKind::AccountDeleted, session.username().as_str());
+        }
         outcome
     }
 
@@ -337,11 +428,18 @@ impl Service {
         password: &Password,
         now: DateTime<Utc>,
     ) -> Result<Verified, AuthError> {
-        self.verify_password(session.username().as_str(), password, now)
+        let name = session.username().as_str();
+        self.verify_password(name, password, now)
             .map_err(|refusal| match refusal {
                 Refusal::Missing => AuthError::AccountGone,
-                Refusal::Wrong => AuthError::WrongPassword,
-                Refusal::Locked(lock) => lock_error(lock, now),
+                Refusal::Wrong => {
+                    self.record(EventKind::LoginFailure, name);
+                    AuthError::WrongPassword
+                }
+                Refusal::Locked(lock) => {
+                    self.record(EventKind::LoginFailure, name);
+                    lock_error(lock, now)
+                }
                 Refusal::Error(e) => e,
             })
     }
@@ -428,11 +526,12 @@ impl Service {
             }
             None => Change::Keep,
         })?;
-        Ok(if lock.is_locked() {
-            Refusal::Locked(lock)
+        if lock.is_locked() {
+            self.record(EventKind::Locked, key);
+            Ok(Refusal::Locked(lock))
         } else {
-            Refusal::Wrong
-        })
+            Ok(Refusal::Wrong)
+        }
     }
 
     /// The stored account for a typed username: lower-cased first (usernames are), then
@@ -479,9 +578,11 @@ impl Service {
 
     /// Clears a lock and the failure count.
     pub fn unlock(&self, username: &str) -> Result<(), AuthError> {
-        self.modify_existing(username, |r| {
+        let key = self.modify_existing(username, |r| {
             throttle::reset(r);
-        })
+        })?;
+        self.record(EventKind::Unlocked, &key);
+        Ok(())
     }
 
     /// Sets a new password (policy applies) and clears any lock.
@@ -495,7 +596,9 @@ impl Service {
         self.modify_existing(&key, |r| {
             r.password_hash = hash.clone();
             throttle::reset(r);
-        })
+        })?;
+        self.record(EventKind::PasswordSet, &key);
+        Ok(())
     }
 
     /// Deletes an account.
@@ -506,11 +609,11 @@ impl Service {
             found = users.remove(&key).is_some();
             if found { Change::Save } else { Change::Keep }
         })?;
-        if found {
-            Ok(())
-        } else {
-            Err(AuthError::NoSuchUser(key))
+        if !found {
+            return Err(AuthError::NoSuchUser(key));
         }
+        self.record(EventKind::AccountRemoved, &key);
+        Ok(())
     }
 
     /// Adds accounts with existing bcrypt hashes (from another tool), in one save.
@@ -542,6 +645,11 @@ impl Service {
             }
             if changed { Change::Save } else { Change::Keep }
         })?;
+        for outcome in &outcomes {
+            if let ImportOutcome::Imported(name) = outcome {
+                self.record(EventKind::Imported, name.as_str());
+            }
+        }
         Ok(outcomes)
     }
 
@@ -551,7 +659,8 @@ impl Service {
             .ok_or_else(|| AuthError::NoSuchUser(username.trim().to_owned()))
     }
 
-    fn modify_existing(&self, username: &str, apply: impl Fn(&mut UserRecord)) -> Result<(), AuthError> {
+    /// Applies a change to an existing account; returns its stored name.
+    fn modify_existing(&self, username: &str, apply: impl Fn(&mut UserRecord)) -> Result<String, AuthError> {
         let key = self.existing_key(username)?;
         let mut found = false;
         self.store.update(&mut |users| match users.get_mut(&key) {
@@ -563,7 +672,7 @@ impl Service {
             None => Change::Keep,
         })?;
         if found {
-            Ok(())
+            Ok(key)
         } else {
             Err(AuthError::NoSuchUser(key))
         }

@@ -38,10 +38,6 @@ impl Session {
     pub fn facts(&self) -> &LoginFacts {
         &self.facts
     }
-
-    pub(super) fn into_username(self) -> Username {
-        self.username
-    }
 }
 
 /// One account as an administrator sees it (`authtui user list`).

@@ -368,10 +368,10 @@ fn delete_account_needs_the_password() {
     let session = s.login("alice", &GOOD.into()).unwrap();
     let session2 = s.login("alice", &GOOD.into()).unwrap();
     assert!(matches!(
-        s.delete_account(session, &OTHER.into()),
+        s.delete_account(&session, &OTHER.into()),
         Err(AuthError::WrongPassword)
     ));
-    s.delete_account(session2, &GOOD.into()).unwrap();
+    s.delete_account(&session2, &GOOD.into()).unwrap();
     assert!(s.list().unwrap().is_empty());
     assert!(matches!(
         s.login("alice", &GOOD.into()),
@@ -467,4 +467,117 @@ fn lock_message_counts_down_with_the_clock() {
         locked_message(until, now + Duration::milliseconds(1500)),
         "Too many failed attempts. Try again in 26 s"
     );
+}
+
+mod events {
+    use super::*;
+    use crate::store::{EventKind, MemoryLog};
+
+    fn logged() -> (Service, FakeClock) {
+        let clock = FakeClock::at_epoch();
+        let s = Service::new(MemoryStore::new(), cost4())
+            .with_clock(clock.clone())
+            .with_log(MemoryLog::new());
+        (s, clock)
+    }
+
+    fn kinds(s: &Service, user: &str) -> Vec<EventKind> {
+        s.events(Some(user))
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect()
+    }
+
+    #[test]
+    fn the_account_life_is_logged_in_order() {
+        let (s, _) = logged();
+        let session = s.signup("alice", &GOOD.into()).unwrap();
+        s.logout(&session, LogoutReason::User);
+        fail(&s, "alice");
+        let session = s.login("alice", &GOOD.into()).unwrap();
+        s.change_password(&session, &GOOD.into(), &OTHER.into()).unwrap();
+        s.logout(&session, LogoutReason::Idle);
+        let session = s.login("alice", &OTHER.into()).unwrap();
+        s.delete_account(&session, &OTHER.into()).unwrap();
+        use EventKind::*;
+        assert_eq!(
+            kinds(&s, "alice"),
+            [
+                Signup,
+                Logout,
+                LoginFailure,
+                LoginSuccess,
+                PasswordChanged,
+                IdleTimeout,
+                LoginSuccess,
+                AccountDeleted
+            ]
+        );
+    }
+
+    #[test]
+    fn a_lock_is_logged() {
+        let (s, _) = logged();
+        s.create_account("alice", &GOOD.into()).unwrap();
+        for _ in 0..5 {
+            fail(&s, "alice");
+        }
+        let k = kinds(&s, "alice");
+        assert_eq!(k.iter().filter(|k| **k == EventKind::LoginFailure).count(), 5);
+        assert!(k.contains(&EventKind::Locked));
+    }
+
+    #[test]
+    fn no_password_is_ever_logged() {
+        let (s, _) = logged();
+        let session = s.signup("alice", &GOOD.into()).unwrap();
+        s.login("alice", &"a wrong guess here".into()).unwrap_err();
+        s.login("nobody", &"another guess".into()).unwrap_err();
+        s.change_password(&session, &GOOD.into(), &OTHER.into()).unwrap();
+        let text = format!("{:?}", s.events(None).unwrap());
+        for secret in [GOOD, OTHER, "wrong guess", "another guess"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+
+    #[test]
+    fn recent_events_are_newest_first() {
+        let (s, clock) = logged();
+        s.signup("alice", &GOOD.into()).unwrap();
+        clock.advance(Duration::seconds(5));
+        s.login("alice", &GOOD.into()).unwrap();
+        let recent = s.recent_events("alice", 5).unwrap();
+        assert_eq!(recent[0].event, EventKind::LoginSuccess);
+        assert_eq!(recent[1].event, EventKind::Signup);
+    }
+
+    struct BrokenLog;
+
+    impl EventLog for BrokenLog {
+        fn append(&self, _: &Event) -> Result<(), StoreError> {
+            Err(StoreError::Io {
+                action: "write",
+                path: "events.jsonl".into(),
+                source: std::io::Error::other("disk full"),
+            })
+        }
+        fn recent(&self, _: &str, _: usize) -> Result<Vec<Event>, StoreError> {
+            Ok(Vec::new())
+        }
+        fn all(&self) -> Result<Vec<Event>, StoreError> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[test]
+    fn a_log_failure_is_reported_and_the_change_stands() {
+        let s = Service::new(MemoryStore::new(), cost4()).with_log(BrokenLog);
+        s.signup("alice", &GOOD.into()).unwrap();
+        let failures = s.take_log_failures();
+        assert_eq!(failures.len(), 1);
+        assert!(failures[0].contains("disk full"), "{failures:?}");
+        assert!(s.login("alice", &GOOD.into()).is_ok(), "the account exists");
+        assert!(s.take_log_failures().len() == 1 && s.take_log_failures().is_empty());
+    }
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Local, Utc};
 use serde::Serialize;
 
 use crate::auth::{Account, LockState};
+use crate::store::Event;
 
 fn local(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(
@@ -92,4 +93,13 @@ pub fn write_json(out: &mut impl Write, accounts: &[Account]) -> io::Result<()> 
         .collect();
     serde_json::to_writer_pretty(&mut *out, &list)?;
     writeln!(out)
+}
+
+/// `authtui log`: one event a line, oldest first, in local time.
+pub fn write_events(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
+    for e in events {
+        let at = e.at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S");
+        writeln!(out, "{at}  {:<16}  {}", e.username, e.event.describe())?;
+    }
+    Ok(())
 }

@@ -9,11 +9,12 @@ mod prompt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use crate::auth::{AuthError, Cost, ImportOutcome, Service};
-use crate::store::{JsonFile, default_path};
+use crate::store::{EventFile, JsonFile, default_path};
 
 /// Command-line arguments: global options, and a subcommand (none opens the app).
 #[derive(Debug, Parser)]
@@ -32,8 +33,45 @@ pub struct Cli {
     #[arg(long, global = true, env = "AUTHTUI_BCRYPT_COST", value_name = "N", default_value_t = Cost::DEFAULT)]
     pub cost: Cost,
 
+    /// Sign out of the app after this long without a key: 90s, 15m, 1h; 0 never
+    #[arg(long, global = true, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// "90s", "15m", "1h", "2m30s", or plain seconds ("90").
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let bad = || format!("'{text}' is not a duration like 90s, 15m or 1h");
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(bad()),
+        };
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(bad)?;
+        number.clear();
+    }
+    if !number.is_empty() {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,6 +89,12 @@ pub enum Command {
     ImportHtpasswd {
         /// The htpasswd file
         file: PathBuf,
+    },
+    /// Print the activity log (events.jsonl beside the data file)
+    Log {
+        /// Only this user's events
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
     },
 }
 
@@ -143,9 +187,22 @@ pub fn report(failure: Failure) -> ExitCode {
     ExitCode::from(failure.code)
 }
 
+/// The service the app and the commands use: `users.json` and `events.jsonl` beside it.
+pub fn open_service(path: &Path, cost: Cost) -> Service {
+    Service::new(JsonFile::new(path), cost).with_log(EventFile::beside(path))
+}
+
 fn execute(data_file: Option<&Path>, cost: Cost, command: Command) -> Result<(), Failure> {
     let path = data_path(data_file)?;
-    let service = Service::new(JsonFile::new(&path), cost);
+    let service = open_service(&path, cost);
+    let result = execute_on(&service, &path, cost, command);
+    for failure in service.take_log_failures() {
+        eprintln!("authtui: warning: {failure}");
+    }
+    result
+}
+
+fn execute_on(service: &Service, path: &Path, cost: Cost, command: Command) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     let hashes = matches!(
         command,
@@ -168,7 +225,7 @@ fn execute(data_file: Option<&Path>, cost: Cost, command: Command) -> Result<(),
             say(if json {
                 list::write_json(&mut out, &accounts)
             } else {
-                list::write_table(&mut out, &accounts, &path)
+                list::write_table(&mut out, &accounts, path)
             })
         }
         Command::User(UserCommand::Remove { username }) => {
@@ -193,7 +250,11 @@ fn execute(data_file: Option<&Path>, cost: Cost, command: Command) -> Result<(),
             let session = service.login(&username, &password)?;
             say(writeln!(out, "Password for {} is correct", session.username()))
         }
-        Command::ImportHtpasswd { file } => import(&service, &file, &mut out),
+        Command::ImportHtpasswd { file } => import(service, &file, &mut out),
+        Command::Log { user } => {
+            let events = service.events(user.as_deref())?;
+            say(list::write_events(&mut out, &events))
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Where accounts live. The store knows the shape of `users.json`, how to read and
 //! replace it safely, and nothing about bcrypt or the password policy.
 
+mod events;
 mod format;
 mod json_file;
 mod memory;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use events::{Event, EventFile, EventKind, EventLog, MemoryLog};
 pub use json_file::{JsonFile, default_path};
 pub use memory::MemoryStore;
 pub use users::{UserMap, Users};

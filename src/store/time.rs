@@ -57,6 +57,20 @@ pub fn parse(s: &str) -> Option<DateTime<Utc>> {
     })
 }
 
+/// `#[serde(with = "time::required")]` for `DateTime<Utc>` fields.
+pub mod required {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        super::option::serialize(&Some(*t), s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let t: Option<DateTime<Utc>> = super::option::deserialize(d)?;
+        t.ok_or_else(|| de::Error::custom("a time is required"))
+    }
+}
+
 /// `#[serde(with = "time::option")]` for `Option<DateTime<Utc>>` fields.
 pub mod option {
     use super::*;

@@ -1,17 +1,36 @@
 //! The app as data: a `Model`, the `Msg`s that change it, and the `Cmd`s (slow work) that
 //! changes ask for. `update` does no I/O, so every transition is tested without a terminal.
+//!
+//! Time enters as `Model::now`, which the event loop sets before each message (tests set
+//! it by hand): the spinner, the lockout countdown and the idle time-out are all computed
+//! from it, and `Model::next_wakeup` tells the loop when the screen next needs it.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+
+use super::screens::change_password::{self, ChangePasswordAction, ChangePasswordScreen};
 use super::screens::dashboard::{Dashboard, DashboardAction, TimeZone};
+use super::screens::delete_account::{self, DeleteAccountScreen, DeleteAction};
+use super::screens::form_rects;
 use super::screens::login::{self, LoginAction, LoginScreen};
 use super::screens::signup::{self, SignupAction, SignupScreen};
-use crate::auth::{AuthError, Cost, Password, Session, locked_message};
+use super::view;
+use crate::auth::{AuthError, Cost, LogoutReason, Password, Session, format_wait};
+use crate::store::Event;
+
+/// How often the spinner turns while a request runs.
+pub const SPINNER_FRAME: Duration = Duration::from_millis(80);
 
 pub enum Screen {
     Login(LoginScreen),
     Signup(SignupScreen),
     Dashboard(Dashboard),
+    ChangePassword(ChangePasswordScreen),
+    DeleteAccount(DeleteAccountScreen),
 }
 
 impl Screen {
@@ -20,6 +39,38 @@ impl Screen {
             Screen::Login(_) => LoginScreen::TITLE,
             Screen::Signup(_) => SignupScreen::TITLE,
             Screen::Dashboard(_) => Dashboard::TITLE,
+            Screen::ChangePassword(_) => ChangePasswordScreen::TITLE,
+            Screen::DeleteAccount(_) => DeleteAccountScreen::TITLE,
+        }
+    }
+
+    /// The session of a signed-in screen.
+    pub fn session(&self) -> Option<&Arc<Session>> {
+        match self {
+            Screen::Dashboard(d) => Some(&d.session),
+            Screen::ChangePassword(s) => Some(&s.dashboard.session),
+            Screen::DeleteAccount(s) => Some(&s.dashboard.session),
+            Screen::Login(_) | Screen::Signup(_) => None,
+        }
+    }
+
+    pub fn form(&self) -> Option<&super::form::Form> {
+        match self {
+            Screen::Login(s) => Some(&s.form),
+            Screen::Signup(s) => Some(&s.form),
+            Screen::ChangePassword(s) => Some(&s.form),
+            Screen::DeleteAccount(s) => Some(&s.form),
+            Screen::Dashboard(_) => None,
+        }
+    }
+
+    fn form_mut(&mut self) -> Option<&mut super::form::Form> {
+        match self {
+            Screen::Login(s) => Some(&mut s.form),
+            Screen::Signup(s) => Some(&mut s.form),
+            Screen::ChangePassword(s) => Some(&mut s.form),
+            Screen::DeleteAccount(s) => Some(&mut s.form),
+            Screen::Dashboard(_) => None,
         }
     }
 }
@@ -37,29 +88,47 @@ pub enum BannerKind {
 pub struct Banner {
     pub kind: BannerKind,
     pub text: String,
+    /// A lock's end: the text is then a countdown to it.
+    pub retry_at: Option<Instant>,
 }
 
 impl Banner {
-    pub fn error(text: impl Into<String>) -> Banner {
+    fn new(kind: BannerKind, text: impl Into<String>) -> Banner {
         Banner {
-            kind: BannerKind::Error,
+            kind,
             text: text.into(),
+            retry_at: None,
         }
+    }
+
+    pub fn error(text: impl Into<String>) -> Banner {
+        Banner::new(BannerKind::Error, text)
     }
 
     pub fn success(text: impl Into<String>) -> Banner {
-        Banner {
-            kind: BannerKind::Success,
-            text: text.into(),
-        }
+        Banner::new(BannerKind::Success, text)
     }
 
     pub fn info(text: impl Into<String>) -> Banner {
-        Banner {
-            kind: BannerKind::Info,
-            text: text.into(),
+        Banner::new(BannerKind::Info, text)
+    }
+
+    /// What the banner says at `now`.
+    pub fn text_at(&self, now: Instant) -> String {
+        match self.retry_at {
+            Some(at) => format!(
+                "Too many failed attempts. Try again in {}",
+                format_wait(secs_until(now, at).max(1))
+            ),
+            None => self.text.clone(),
         }
     }
+}
+
+/// Whole seconds until `at`, rounded up.
+fn secs_until(now: Instant, at: Instant) -> i64 {
+    let left = at.saturating_duration_since(now);
+    left.as_secs() as i64 + i64::from(left.subsec_nanos() > 0)
 }
 
 /// A request in flight on the worker thread.
@@ -67,16 +136,23 @@ impl Banner {
 pub struct Busy {
     pub id: u64,
     pub label: &'static str,
-    /// Spinner frame, advanced by ticks.
-    pub frame: usize,
+    pub since: Instant,
 }
 
-/// What the screens show of the world outside.
+impl Busy {
+    pub fn frame(&self, now: Instant) -> usize {
+        (now.saturating_duration_since(self.since).as_millis() / SPINNER_FRAME.as_millis()) as usize
+    }
+}
+
+/// What the screens show of the world outside, and the settings.
 #[derive(Clone, Debug)]
 pub struct Context {
     pub data_file: String,
     pub cost: Cost,
     pub time_zone: TimeZone,
+    /// Sign out after this long without a key on a signed-in screen; `None`: never.
+    pub idle_timeout: Option<Duration>,
 }
 
 pub struct Model {
@@ -85,24 +161,48 @@ pub struct Model {
     pub busy: Option<Busy>,
     pub context: Context,
     pub quit: bool,
+    /// The help overlay is open.
+    pub help: bool,
+    /// The loop's clock reading for the message being handled.
+    pub now: Instant,
+    /// The terminal's size, for mouse hits (the view and the mouse share the layout).
+    pub size: (u16, u16),
+    /// The last key, paste or click.
+    pub last_input: Instant,
     next_id: u64,
 }
 
 pub enum Msg {
     Key(KeyEvent),
     Paste(String),
-    Resize,
-    /// Animation tick; sent only while something animates.
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// A deadline from `next_wakeup` passed: a spinner frame, a countdown second, the idle
+    /// time-out.
     Tick,
     /// A worker result, for the request with this id.
-    Done(u64, Outcome),
+    Done {
+        id: u64,
+        outcome: Outcome,
+        /// Activity-log writes that failed (the account change stands).
+        log_failures: Vec<String>,
+    },
     /// SIGTERM, SIGHUP or SIGINT.
     Signal,
 }
 
+/// A signed-in result: the session and the account's newest events.
+pub struct Welcome {
+    pub session: Session,
+    pub events: Vec<Event>,
+}
+
 pub enum Outcome {
-    LoggedIn(Result<Session, AuthError>),
-    SignedUp(Result<Session, AuthError>),
+    LoggedIn(Result<Welcome, AuthError>),
+    SignedUp(Result<Welcome, AuthError>),
+    /// The newest events after the change.
+    PasswordChanged(Result<Vec<Event>, AuthError>),
+    AccountDeleted(Result<(), AuthError>),
     /// The worker hit a bug (a panic); the message says what.
     Failed(String),
 }
@@ -119,17 +219,35 @@ pub enum Cmd {
         username: String,
         password: Password,
     },
-    Logout(Session),
+    ChangePassword {
+        id: u64,
+        session: Arc<Session>,
+        current: Password,
+        new: Password,
+    },
+    DeleteAccount {
+        id: u64,
+        session: Arc<Session>,
+        password: Password,
+    },
+    Logout {
+        session: Arc<Session>,
+        reason: LogoutReason,
+    },
 }
 
 impl Model {
-    pub fn new(context: Context) -> Model {
+    pub fn new(context: Context, now: Instant) -> Model {
         Model {
             screen: Screen::Login(LoginScreen::new()),
             banner: None,
             busy: None,
             context,
             quit: false,
+            help: false,
+            now,
+            size: (80, 24),
+            last_input: now,
             next_id: 1,
         }
     }
@@ -137,7 +255,11 @@ impl Model {
     fn start(&mut self, label: &'static str) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        self.busy = Some(Busy { id, label, frame: 0 });
+        self.busy = Some(Busy {
+            id,
+            label,
+            since: self.now,
+        });
         self.banner = None;
         id
     }
@@ -146,6 +268,34 @@ impl Model {
         // Replacing the screen drops the old one, and with it any password (wiped on drop).
         self.screen = screen;
         self.banner = banner;
+        self.help = false;
+    }
+
+    /// When idle time-out ends the session, if it applies now.
+    pub fn idle_deadline(&self) -> Option<Instant> {
+        let timeout = self.context.idle_timeout?;
+        self.screen.session()?;
+        Some(self.last_input + timeout)
+    }
+
+    /// When the loop must wake without input: the next spinner frame, the next second of
+    /// a countdown, the idle deadline. `None`: sleep until something happens.
+    pub fn next_wakeup(&self) -> Option<Instant> {
+        let spinner = self.busy.as_ref().map(|b| {
+            let frames = b.frame(self.now) as u32 + 1;
+            b.since + SPINNER_FRAME * frames
+        });
+        let countdown = self.banner.as_ref().and_then(|b| b.retry_at).map(|at| {
+            // The shown number is the seconds left rounded up; it next changes a whole
+            // number of seconds before `at`.
+            let shown = secs_until(self.now, at);
+            at.checked_sub(Duration::from_secs((shown - 1).max(0) as u64))
+                .unwrap_or(at)
+        });
+        [spinner, countdown, self.idle_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 
@@ -153,45 +303,110 @@ pub fn update(model: &mut Model, msg: Msg) -> Option<Cmd> {
     match msg {
         Msg::Signal => {
             model.quit = true;
-            logout_if_signed_in(model)
+            log_out(model, LogoutReason::User, None)
         }
-        Msg::Resize => None,
-        Msg::Tick => {
-            if let Some(busy) = &mut model.busy {
-                busy.frame = busy.frame.wrapping_add(1);
-            }
+        Msg::Resize(w, h) => {
+            model.size = (w, h);
             None
         }
-        Msg::Done(id, outcome) => done(model, id, outcome),
+        Msg::Tick => tick(model),
+        Msg::Done {
+            id,
+            outcome,
+            log_failures,
+        } => {
+            let cmd = done(model, id, outcome);
+            if let Some(failure) = log_failures.into_iter().next() {
+                model.banner = Some(Banner::error(capitalize(&failure)));
+            }
+            cmd
+        }
         Msg::Paste(text) => {
-            if model.busy.is_none() {
+            model.last_input = model.now;
+            if model.busy.is_none() && !model.help {
                 match &mut model.screen {
-                    Screen::Login(s) => s.form.paste(&text),
-                    Screen::Signup(s) => s.form.paste(&text),
-                    Screen::Dashboard(_) => {}
+                    Screen::Signup(s) => s.paste(&text),
+                    Screen::ChangePassword(s) => s.paste(&text),
+                    other => {
+                        if let Some(form) = other.form_mut() {
+                            form.paste(&text);
+                        }
+                    }
                 }
             }
             None
         }
+        Msg::Mouse(mouse) => on_mouse(model, mouse),
         Msg::Key(key) => on_key(model, key),
     }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+fn tick(model: &mut Model) -> Option<Cmd> {
+    if let Some(banner) = &model.banner
+        && let Some(at) = banner.retry_at
+        && model.now >= at
+    {
+        model.banner = Some(Banner::info("You can try again now"));
+    }
+    if model.busy.is_none()
+        && let Some(deadline) = model.idle_deadline()
+        && model.now >= deadline
+    {
+        let after = format_wait(model.context.idle_timeout.unwrap_or_default().as_secs() as i64);
+        let banner = Banner::info(format!("Signed out after {after} of inactivity"));
+        return log_out(model, LogoutReason::Idle, Some(banner));
+    }
+    None
 }
 
 fn is_ctrl_c(key: &KeyEvent) -> bool {
     key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL)
 }
 
+fn opens_help(model: &Model, key: &KeyEvent) -> bool {
+    if key.code == KeyCode::F(1) {
+        return true;
+    }
+    // '?' is a character like any other in a text field.
+    key.code == KeyCode::Char('?')
+        && model
+            .screen
+            .form()
+            .is_none_or(|form| form.focused_field().is_none())
+}
+
 fn on_key(model: &mut Model, key: KeyEvent) -> Option<Cmd> {
     if key.kind == KeyEventKind::Release {
         return None;
     }
+    model.last_input = model.now;
     if is_ctrl_c(&key) {
         model.quit = true;
-        return logout_if_signed_in(model);
+        return log_out(model, LogoutReason::User, None);
     }
     // While a request runs, only quitting is possible: no double submit, no edits to a
     // form whose values are already in flight.
     if model.busy.is_some() {
+        return None;
+    }
+    if model.help {
+        if matches!(
+            key.code,
+            KeyCode::Esc | KeyCode::F(1) | KeyCode::Char('?') | KeyCode::Enter
+        ) {
+            model.help = false;
+        }
+        return None;
+    }
+    if opens_help(model, &key) {
+        model.help = true;
         return None;
     }
     match &mut model.screen {
@@ -217,13 +432,77 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Option<Cmd> {
         },
         Screen::Dashboard(dashboard) => match dashboard.on_key(key) {
             DashboardAction::None => None,
-            DashboardAction::LogOut => log_out(model, Some(Banner::info("Logged out"))),
+            DashboardAction::LogOut => log_out(model, LogoutReason::User, Some(Banner::info("Logged out"))),
             DashboardAction::LogOutAndQuit => {
                 model.quit = true;
-                log_out(model, None)
+                log_out(model, LogoutReason::User, None)
+            }
+            DashboardAction::ChangePassword => {
+                let dashboard = take_dashboard(model);
+                model.go_to(Screen::ChangePassword(ChangePasswordScreen::new(dashboard)), None);
+                None
+            }
+            DashboardAction::DeleteAccount => {
+                let dashboard = take_dashboard(model);
+                model.go_to(Screen::DeleteAccount(DeleteAccountScreen::new(dashboard)), None);
+                None
             }
         },
+        Screen::ChangePassword(screen) => match screen.on_key(key) {
+            ChangePasswordAction::None => None,
+            ChangePasswordAction::Cancel => {
+                back_to_dashboard(model, None);
+                None
+            }
+            ChangePasswordAction::Submit => submit_change_password(model),
+        },
+        Screen::DeleteAccount(screen) => match screen.on_key(key) {
+            DeleteAction::None => None,
+            DeleteAction::Cancel => {
+                back_to_dashboard(model, None);
+                None
+            }
+            DeleteAction::Submit => submit_delete(model),
+        },
     }
+}
+
+/// A click focuses a field or presses a button.
+fn on_mouse(model: &mut Model, mouse: MouseEvent) -> Option<Cmd> {
+    if mouse.kind != MouseEventKind::Down(MouseButton::Left) {
+        return None;
+    }
+    model.last_input = model.now;
+    if model.busy.is_some() || model.help {
+        return None;
+    }
+    let card = view::card_area(model.size, &model.screen)?;
+    let form = model.screen.form()?;
+    let rects = form_rects(card, form);
+    let hit = |r: &ratatui::layout::Rect| r.contains(ratatui::layout::Position::new(mouse.column, mouse.row));
+    if let Some(field) = rects.fields.iter().position(hit) {
+        model.screen.form_mut()?.focus_field(field);
+        return None;
+    }
+    let button = rects.buttons.iter().position(hit)?;
+    let fields = form.fields.len();
+    model.screen.form_mut()?.set_focus(fields + button);
+    // Pressing a button is Enter on it.
+    on_key(model, KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))
+}
+
+fn take_dashboard(model: &mut Model) -> Dashboard {
+    match std::mem::replace(&mut model.screen, Screen::Login(LoginScreen::new())) {
+        Screen::Dashboard(d) => d,
+        Screen::ChangePassword(s) => s.dashboard,
+        Screen::DeleteAccount(s) => s.dashboard,
+        _ => unreachable!("take_dashboard is called on signed-in screens only"),
+    }
+}
+
+fn back_to_dashboard(model: &mut Model, banner: Option<Banner>) {
+    let dashboard = take_dashboard(model);
+    model.go_to(Screen::Dashboard(dashboard), banner);
 }
 
 fn submit_login(model: &mut Model) -> Option<Cmd> {
@@ -270,41 +549,71 @@ fn submit_signup(model: &mut Model) -> Option<Cmd> {
     })
 }
 
-fn log_out(model: &mut Model, banner: Option<Banner>) -> Option<Cmd> {
-    let old = std::mem::replace(&mut model.screen, Screen::Login(LoginScreen::new()));
-    model.banner = banner;
-    match old {
-        Screen::Dashboard(d) => Some(Cmd::Logout(d.session)),
-        other => {
-            model.screen = other;
-            None
-        }
+fn submit_change_password(model: &mut Model) -> Option<Cmd> {
+    let Screen::ChangePassword(screen) = &mut model.screen else {
+        return None;
+    };
+    if let Some(first) = screen.validate() {
+        model.banner = Some(Banner::error(first));
+        return None;
     }
+    let (current, new) = screen.take_passwords();
+    let session = Arc::clone(&screen.dashboard.session);
+    let id = model.start("Changing password");
+    Some(Cmd::ChangePassword {
+        id,
+        session,
+        current,
+        new,
+    })
 }
 
-fn logout_if_signed_in(model: &mut Model) -> Option<Cmd> {
-    match model.screen {
-        Screen::Dashboard(_) => log_out(model, None),
-        _ => None,
+fn submit_delete(model: &mut Model) -> Option<Cmd> {
+    let Screen::DeleteAccount(screen) = &mut model.screen else {
+        return None;
+    };
+    if let Some(first) = screen.validate() {
+        model.banner = Some(Banner::error(first));
+        return None;
     }
+    let password = screen.take_password();
+    let session = Arc::clone(&screen.dashboard.session);
+    let id = model.start("Deleting account");
+    Some(Cmd::DeleteAccount {
+        id,
+        session,
+        password,
+    })
+}
+
+/// Ends the session of a signed-in screen (if any) and shows Log in.
+fn log_out(model: &mut Model, reason: LogoutReason, banner: Option<Banner>) -> Option<Cmd> {
+    let session = Arc::clone(model.screen.session()?);
+    model.go_to(Screen::Login(LoginScreen::new()), banner);
+    Some(Cmd::Logout { session, reason })
 }
 
 fn done(model: &mut Model, id: u64, outcome: Outcome) -> Option<Cmd> {
     if model.busy.as_ref().map(|b| b.id) != Some(id) {
         // A result nobody is waiting for (its screen is gone): a session in it is ended.
         return match outcome {
-            Outcome::LoggedIn(Ok(session)) | Outcome::SignedUp(Ok(session)) => Some(Cmd::Logout(session)),
+            Outcome::LoggedIn(Ok(welcome)) | Outcome::SignedUp(Ok(welcome)) => Some(Cmd::Logout {
+                session: Arc::new(welcome.session),
+                reason: LogoutReason::User,
+            }),
             _ => None,
         };
     }
     model.busy = None;
+    model.last_input = model.now;
     match outcome {
-        Outcome::LoggedIn(Ok(session)) => {
-            model.go_to(Screen::Dashboard(Dashboard { session }), None);
+        Outcome::LoggedIn(Ok(w)) => {
+            model.go_to(Screen::Dashboard(Dashboard::new(w.session, w.events)), None);
         }
-        Outcome::SignedUp(Ok(session)) => {
+        Outcome::SignedUp(Ok(w)) => {
+            let dashboard = Dashboard::new(w.session, w.events);
             model.go_to(
-                Screen::Dashboard(Dashboard { session }),
+                Screen::Dashboard(dashboard),
                 Some(Banner::success("Account created")),
             );
         }
@@ -313,7 +622,7 @@ fn done(model: &mut Model, id: u64, outcome: Outcome) -> Option<Cmd> {
                 screen.take_password();
                 screen.form.focus_field(login::PASSWORD);
             }
-            model.banner = Some(Banner::error(login_error_text(&e)));
+            model.banner = Some(login_error_banner(&e, model.now));
         }
         Outcome::SignedUp(Err(e)) => {
             let text = e.to_string();
@@ -330,22 +639,61 @@ fn done(model: &mut Model, id: u64, outcome: Outcome) -> Option<Cmd> {
             }
             model.banner = Some(Banner::error(text));
         }
+        Outcome::PasswordChanged(Ok(events)) => {
+            let mut dashboard = take_dashboard(model);
+            dashboard.events = events;
+            model.go_to(
+                Screen::Dashboard(dashboard),
+                Some(Banner::success("Password changed")),
+            );
+        }
+        Outcome::PasswordChanged(Err(e)) => {
+            let banner = login_error_banner(&e, model.now);
+            if let Screen::ChangePassword(screen) = &mut model.screen {
+                let field = match e {
+                    AuthError::WrongPassword | AuthError::Locked { .. } => change_password::CURRENT,
+                    _ => change_password::NEW,
+                };
+                screen.form.set_error(field, banner.text_at(model.now));
+                screen.form.focus_field(field);
+            }
+            model.banner = Some(banner);
+        }
+        Outcome::AccountDeleted(Ok(())) => {
+            model.go_to(
+                Screen::Login(LoginScreen::new()),
+                Some(Banner::success("Account deleted")),
+            );
+        }
+        Outcome::AccountDeleted(Err(e)) => {
+            let banner = login_error_banner(&e, model.now);
+            if let Screen::DeleteAccount(screen) = &mut model.screen {
+                screen
+                    .form
+                    .set_error(delete_account::PASSWORD, banner.text_at(model.now));
+                screen.form.focus_field(delete_account::PASSWORD);
+            }
+            model.banner = Some(banner);
+        }
         Outcome::Failed(why) => model.banner = Some(Banner::error(format!("Internal error: {why}"))),
     }
     None
 }
 
-/// The banner for a failed login. A lock adds when to retry to the usual message.
-fn login_error_text(e: &AuthError) -> String {
+/// The banner for a refused password: a lock counts down to its end.
+fn login_error_banner(e: &AuthError, now: Instant) -> Banner {
     match e {
-        AuthError::Locked { until, now } => {
-            format!(
-                "{}. {}",
-                AuthError::InvalidCredentials,
-                locked_message(*until, *now)
-            )
+        AuthError::Locked {
+            until: Some(until),
+            now: then,
+        } => {
+            let left = (*until - *then).to_std().unwrap_or_default();
+            Banner {
+                retry_at: Some(now + left),
+                ..Banner::error("")
+            }
         }
-        other => other.to_string(),
+        other => Banner::error(other.to_string()),
     }
 }
 

@@ -1,6 +1,10 @@
 //! `update`, one behaviour per test: every key and transition, without a terminal.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 
 use super::*;
 use crate::auth::{Clock, FakeClock, Service};
@@ -9,11 +13,30 @@ use crate::store::MemoryStore;
 const GOOD: &str = "correct horse battery staple";
 
 fn model() -> Model {
-    Model::new(Context {
-        data_file: "/tmp/users.json".into(),
-        cost: Cost::new(4).unwrap(),
-        time_zone: TimeZone::Utc,
-    })
+    Model::new(
+        Context {
+            data_file: "/tmp/users.json".into(),
+            cost: Cost::new(4).unwrap(),
+            time_zone: TimeZone::Utc,
+            idle_timeout: Some(Duration::from_secs(15 * 60)),
+        },
+        Instant::now(),
+    )
+}
+
+fn done(id: u64, outcome: Outcome) -> Msg {
+    Msg::Done {
+        id,
+        outcome,
+        log_failures: Vec::new(),
+    }
+}
+
+fn welcome() -> Welcome {
+    Welcome {
+        session: session(),
+        events: Vec::new(),
+    }
 }
 
 fn service() -> Service {
@@ -62,7 +85,7 @@ fn submit_login(m: &mut Model, user: &str, password: &str) -> Cmd {
 
 fn on_dashboard() -> Model {
     let mut m = model();
-    m.screen = Screen::Dashboard(Dashboard { session: session() });
+    m.screen = Screen::Dashboard(Dashboard::new(session(), Vec::new()));
     m
 }
 
@@ -167,11 +190,13 @@ fn ctrl_c_quits_even_while_busy() {
 #[test]
 fn ticks_turn_the_spinner_only_while_busy() {
     let mut m = model();
-    update(&mut m, Msg::Tick);
-    assert!(m.busy.is_none());
+    assert_eq!(m.next_wakeup(), None, "at rest on Log in nothing wakes the loop");
     submit_login(&mut m, "alice", GOOD);
+    let start = m.now;
+    assert_eq!(m.next_wakeup(), Some(start + SPINNER_FRAME));
+    m.now = start + SPINNER_FRAME * 3;
     update(&mut m, Msg::Tick);
-    assert_eq!(m.busy.as_ref().unwrap().frame, 1);
+    assert_eq!(m.busy.as_ref().unwrap().frame(m.now), 3);
 }
 
 #[test]
@@ -180,7 +205,7 @@ fn login_success_opens_the_dashboard() {
     let Cmd::Login { id, .. } = submit_login(&mut m, "alice", GOOD) else {
         panic!()
     };
-    update(&mut m, Msg::Done(id, Outcome::LoggedIn(Ok(session()))));
+    update(&mut m, done(id, Outcome::LoggedIn(Ok(welcome()))));
     assert!(matches!(m.screen, Screen::Dashboard(_)));
     assert!(m.busy.is_none());
 }
@@ -193,7 +218,7 @@ fn wrong_password_keeps_username_and_clears_password() {
     };
     update(
         &mut m,
-        Msg::Done(id, Outcome::LoggedIn(Err(AuthError::InvalidCredentials))),
+        done(id, Outcome::LoggedIn(Err(AuthError::InvalidCredentials))),
     );
     let s = login(&m);
     assert_eq!(s.username(), "alice");
@@ -213,12 +238,12 @@ fn a_locked_account_shows_when_to_retry() {
         until: Some(now + chrono::Duration::seconds(27)),
         now,
     };
-    update(&mut m, Msg::Done(id, Outcome::LoggedIn(Err(locked))));
+    update(&mut m, done(id, Outcome::LoggedIn(Err(locked))));
+    let banner = m.banner.clone().unwrap();
+    assert_eq!(banner.kind, BannerKind::Error);
     assert_eq!(
-        m.banner,
-        Some(Banner::error(
-            "Invalid username or password. Too many failed attempts. Try again in 27 s"
-        ))
+        banner.text_at(m.now),
+        "Too many failed attempts. Try again in 27 s"
     );
 }
 
@@ -228,8 +253,8 @@ fn stale_results_are_ignored_and_their_sessions_ended() {
     let Cmd::Login { id, .. } = submit_login(&mut m, "alice", GOOD) else {
         panic!()
     };
-    let cmd = update(&mut m, Msg::Done(id + 100, Outcome::LoggedIn(Ok(session()))));
-    assert!(matches!(cmd, Some(Cmd::Logout(_))));
+    let cmd = update(&mut m, done(id + 100, Outcome::LoggedIn(Ok(welcome()))));
+    assert!(matches!(cmd, Some(Cmd::Logout { .. })));
     assert!(matches!(m.screen, Screen::Login(_)));
     assert!(m.busy.is_some(), "still waiting for the real answer");
 }
@@ -330,7 +355,7 @@ fn signup_success_opens_the_dashboard_with_a_banner() {
     let Some(Cmd::Signup { id, .. }) = fill_signup(&mut m, "alice", GOOD, GOOD) else {
         panic!()
     };
-    update(&mut m, Msg::Done(id, Outcome::SignedUp(Ok(session()))));
+    update(&mut m, done(id, Outcome::SignedUp(Ok(welcome()))));
     assert!(matches!(m.screen, Screen::Dashboard(_)));
     assert_eq!(m.banner, Some(Banner::success("Account created")));
 }
@@ -343,7 +368,7 @@ fn a_taken_name_is_marked_under_the_username() {
     };
     update(
         &mut m,
-        Msg::Done(
+        done(
             id,
             Outcome::SignedUp(Err(AuthError::UsernameTaken("alice".into()))),
         ),
@@ -361,7 +386,13 @@ fn a_taken_name_is_marked_under_the_username() {
 fn l_logs_out_to_an_empty_login_with_a_banner() {
     let mut m = on_dashboard();
     let cmd = update(&mut m, key(KeyCode::Char('l')));
-    assert!(matches!(cmd, Some(Cmd::Logout(_))));
+    assert!(matches!(
+        cmd,
+        Some(Cmd::Logout {
+            reason: LogoutReason::User,
+            ..
+        })
+    ));
     assert!(login(&m).form.field(login::USERNAME).is_empty());
     assert_eq!(m.banner, Some(Banner::info("Logged out")));
     assert!(!m.quit);
@@ -372,7 +403,7 @@ fn q_logs_out_and_quits() {
     let mut m = on_dashboard();
     assert!(matches!(
         update(&mut m, key(KeyCode::Char('q'))),
-        Some(Cmd::Logout(_))
+        Some(Cmd::Logout { .. })
     ));
     assert!(m.quit);
 }
@@ -380,14 +411,14 @@ fn q_logs_out_and_quits() {
 #[test]
 fn ctrl_c_on_the_dashboard_logs_out_and_quits() {
     let mut m = on_dashboard();
-    assert!(matches!(update(&mut m, ctrl('c')), Some(Cmd::Logout(_))));
+    assert!(matches!(update(&mut m, ctrl('c')), Some(Cmd::Logout { .. })));
     assert!(m.quit);
 }
 
 #[test]
 fn a_signal_quits_and_ends_the_session() {
     let mut m = on_dashboard();
-    assert!(matches!(update(&mut m, Msg::Signal), Some(Cmd::Logout(_))));
+    assert!(matches!(update(&mut m, Msg::Signal), Some(Cmd::Logout { .. })));
     assert!(m.quit);
 }
 
@@ -417,7 +448,370 @@ fn a_worker_failure_is_shown_not_frozen() {
     let Cmd::Login { id, .. } = submit_login(&mut m, "alice", GOOD) else {
         panic!()
     };
-    update(&mut m, Msg::Done(id, Outcome::Failed("boom".into())));
+    update(&mut m, done(id, Outcome::Failed("boom".into())));
     assert!(m.busy.is_none());
     assert_eq!(m.banner, Some(Banner::error("Internal error: boom")));
+}
+
+// --- Issue 4: account life ---
+
+fn press(m: &mut Model, c: char) -> Option<Cmd> {
+    update(m, key(KeyCode::Char(c)))
+}
+
+#[test]
+fn a_lock_countdown_counts_down_once_a_second_and_ends() {
+    let mut m = model();
+    let Cmd::Login { id, .. } = submit_login(&mut m, "alice", "wrong password") else {
+        panic!()
+    };
+    let now = FakeClock::at_epoch().now();
+    let locked = AuthError::Locked {
+        until: Some(now + chrono::Duration::seconds(27)),
+        now,
+    };
+    let t0 = m.now;
+    update(&mut m, done(id, Outcome::LoggedIn(Err(locked))));
+    assert_eq!(
+        m.next_wakeup(),
+        Some(t0 + Duration::from_secs(1)),
+        "wakes when the number changes"
+    );
+    m.now = t0 + Duration::from_millis(1500);
+    update(&mut m, Msg::Tick);
+    assert_eq!(
+        m.banner.as_ref().unwrap().text_at(m.now),
+        "Too many failed attempts. Try again in 26 s"
+    );
+    assert_eq!(m.next_wakeup(), Some(t0 + Duration::from_secs(2)));
+    m.now = t0 + Duration::from_secs(27);
+    update(&mut m, Msg::Tick);
+    assert_eq!(m.banner, Some(Banner::info("You can try again now")));
+    assert_eq!(m.next_wakeup(), None, "no more ticks once the countdown is gone");
+}
+
+#[test]
+fn a_permanent_lock_says_to_ask_an_administrator() {
+    let mut m = model();
+    let Cmd::Login { id, .. } = submit_login(&mut m, "alice", "wrong password") else {
+        panic!()
+    };
+    let locked = AuthError::Locked {
+        until: None,
+        now: FakeClock::at_epoch().now(),
+    };
+    update(&mut m, done(id, Outcome::LoggedIn(Err(locked))));
+    assert!(m.banner.as_ref().unwrap().text.contains("ask an administrator"));
+    assert_eq!(m.next_wakeup(), None);
+}
+
+#[test]
+fn idle_time_out_signs_out_at_the_deadline_and_not_before() {
+    let mut m = on_dashboard();
+    let t0 = m.now;
+    m.last_input = t0;
+    assert_eq!(
+        m.next_wakeup(),
+        Some(t0 + Duration::from_secs(900)),
+        "one wake-up, at the deadline"
+    );
+    m.now = t0 + Duration::from_secs(899);
+    assert!(update(&mut m, Msg::Tick).is_none());
+    assert!(matches!(m.screen, Screen::Dashboard(_)));
+    m.now = t0 + Duration::from_secs(900);
+    let cmd = update(&mut m, Msg::Tick);
+    assert!(matches!(
+        cmd,
+        Some(Cmd::Logout {
+            reason: LogoutReason::Idle,
+            ..
+        })
+    ));
+    assert!(matches!(m.screen, Screen::Login(_)));
+    assert_eq!(
+        m.banner,
+        Some(Banner::info("Signed out after 15 min of inactivity"))
+    );
+    assert_eq!(m.next_wakeup(), None, "no timer on Log in");
+}
+
+#[test]
+fn a_key_pushes_the_idle_deadline_back() {
+    let mut m = on_dashboard();
+    let t0 = m.now;
+    m.now = t0 + Duration::from_secs(600);
+    press(&mut m, 'x');
+    assert_eq!(m.idle_deadline(), Some(t0 + Duration::from_secs(1500)));
+}
+
+#[test]
+fn idle_time_out_can_be_off() {
+    let mut m = on_dashboard();
+    m.context.idle_timeout = None;
+    assert_eq!(m.next_wakeup(), None);
+}
+
+#[test]
+fn ctrl_r_shows_the_password_and_leaving_the_field_hides_it() {
+    let mut m = model();
+    update(&mut m, key(KeyCode::Tab));
+    type_text(&mut m, "secret");
+    update(&mut m, ctrl('r'));
+    assert!(login(&m).form.field(login::PASSWORD).is_revealed());
+    update(&mut m, key(KeyCode::Tab));
+    assert!(!login(&m).form.field(login::PASSWORD).is_revealed());
+}
+
+#[test]
+fn submitting_hides_a_shown_password() {
+    let mut m = model();
+    type_text(&mut m, "alice");
+    update(&mut m, key(KeyCode::Tab));
+    type_text(&mut m, GOOD);
+    update(&mut m, ctrl('r'));
+    update(&mut m, key(KeyCode::Enter));
+    assert!(!login(&m).form.field(login::PASSWORD).is_revealed());
+}
+
+#[test]
+fn ctrl_r_does_nothing_to_the_username() {
+    let mut m = model();
+    type_text(&mut m, "alice");
+    update(&mut m, ctrl('r'));
+    assert!(!login(&m).form.field(login::USERNAME).is_revealed());
+}
+
+fn meter(m: &Model) -> crate::auth::Strength {
+    signup(m).form.fields[signup::PASSWORD].meter.clone().unwrap()
+}
+
+#[test]
+fn the_meter_follows_typing() {
+    let mut m = model();
+    update(&mut m, ctrl('n'));
+    assert_eq!(meter(&m).score, 0);
+    type_text(&mut m, "alice");
+    update(&mut m, key(KeyCode::Tab));
+    type_text(&mut m, "password");
+    assert!(meter(&m).score <= 1);
+    assert_eq!(
+        signup(&m).form.fields[signup::PASSWORD]
+            .hint
+            .as_ref()
+            .unwrap()
+            .text,
+        "Password must be at least 12 characters (it has 8)"
+    );
+    update(&mut m, ctrl('u'));
+    type_text(&mut m, "violet marmot sings under quartz");
+    assert_eq!(meter(&m).score, 4);
+    assert_eq!(meter(&m).label(), "strong");
+    assert!(
+        signup(&m).form.fields[signup::PASSWORD]
+            .hint
+            .as_ref()
+            .unwrap()
+            .good
+    );
+}
+
+#[test]
+fn the_confirm_field_says_whether_the_passwords_match() {
+    let mut m = model();
+    update(&mut m, ctrl('n'));
+    update(&mut m, key(KeyCode::Tab));
+    type_text(&mut m, GOOD);
+    update(&mut m, key(KeyCode::Tab));
+    type_text(&mut m, "correct");
+    let hint = |m: &Model| signup(m).form.fields[signup::CONFIRM].hint.clone().unwrap();
+    assert_eq!(hint(&m).text, "Passwords do not match");
+    type_text(&mut m, " horse battery staple");
+    assert_eq!(hint(&m).text, "Passwords match");
+    assert!(hint(&m).good);
+}
+
+#[test]
+fn p_opens_change_password_and_esc_returns() {
+    let mut m = on_dashboard();
+    press(&mut m, 'p');
+    assert!(matches!(m.screen, Screen::ChangePassword(_)));
+    update(&mut m, key(KeyCode::Esc));
+    assert!(matches!(m.screen, Screen::Dashboard(_)));
+}
+
+fn fill_change(m: &mut Model, current: &str, new: &str, confirm: &str) -> Option<Cmd> {
+    press(m, 'p');
+    type_text(m, current);
+    update(m, key(KeyCode::Enter));
+    type_text(m, new);
+    update(m, key(KeyCode::Enter));
+    type_text(m, confirm);
+    update(m, key(KeyCode::Enter))
+}
+
+#[test]
+fn change_password_sends_both_passwords_and_returns_with_a_banner() {
+    let mut m = on_dashboard();
+    let new = "violet marmot sings under quartz";
+    let Some(Cmd::ChangePassword {
+        id,
+        current,
+        new: sent,
+        ..
+    }) = fill_change(&mut m, GOOD, new, new)
+    else {
+        panic!("no change command")
+    };
+    assert_eq!((current.expose(), sent.expose()), (GOOD, new));
+    update(&mut m, done(id, Outcome::PasswordChanged(Ok(Vec::new()))));
+    assert!(matches!(m.screen, Screen::Dashboard(_)), "the session stays");
+    assert_eq!(m.banner, Some(Banner::success("Password changed")));
+}
+
+#[test]
+fn change_password_checks_the_form_first() {
+    let mut m = on_dashboard();
+    assert!(fill_change(&mut m, GOOD, "short", "shorter").is_none());
+    let Screen::ChangePassword(s) = &m.screen else {
+        panic!()
+    };
+    assert!(s.form.fields[change_password::NEW].error.is_some());
+    assert!(s.form.fields[change_password::CONFIRM].error.is_some());
+}
+
+#[test]
+fn a_wrong_current_password_is_marked_under_it() {
+    let mut m = on_dashboard();
+    let new = "violet marmot sings under quartz";
+    let Some(Cmd::ChangePassword { id, .. }) = fill_change(&mut m, "not it at all", new, new) else {
+        panic!()
+    };
+    update(
+        &mut m,
+        done(id, Outcome::PasswordChanged(Err(AuthError::WrongPassword))),
+    );
+    let Screen::ChangePassword(s) = &m.screen else {
+        panic!()
+    };
+    assert_eq!(
+        s.form.fields[change_password::CURRENT].error.as_deref(),
+        Some("Current password is incorrect")
+    );
+    assert_eq!(s.form.focused_field(), Some(change_password::CURRENT));
+}
+
+fn fill_delete(m: &mut Model, password: &str, name: &str) -> Option<Cmd> {
+    press(m, 'd');
+    type_text(m, password);
+    update(m, key(KeyCode::Enter));
+    type_text(m, name);
+    update(m, key(KeyCode::Enter))
+}
+
+#[test]
+fn delete_needs_the_username_typed_out() {
+    let mut m = on_dashboard();
+    assert!(fill_delete(&mut m, GOOD, "alic").is_none());
+    let Screen::DeleteAccount(s) = &m.screen else {
+        panic!()
+    };
+    assert_eq!(
+        s.form.fields[delete_account::CONFIRM_NAME].error.as_deref(),
+        Some("Type alice to confirm")
+    );
+}
+
+#[test]
+fn delete_success_goes_to_login_with_a_banner() {
+    let mut m = on_dashboard();
+    let Some(Cmd::DeleteAccount { id, password, .. }) = fill_delete(&mut m, GOOD, "alice") else {
+        panic!()
+    };
+    assert_eq!(password.expose(), GOOD);
+    update(&mut m, done(id, Outcome::AccountDeleted(Ok(()))));
+    assert!(matches!(m.screen, Screen::Login(_)));
+    assert_eq!(m.banner, Some(Banner::success("Account deleted")));
+}
+
+#[test]
+fn esc_cancels_delete() {
+    let mut m = on_dashboard();
+    press(&mut m, 'd');
+    update(&mut m, key(KeyCode::Esc));
+    assert!(matches!(m.screen, Screen::Dashboard(_)));
+}
+
+#[test]
+fn f1_opens_help_and_esc_closes_it_without_quitting() {
+    let mut m = model();
+    update(&mut m, key(KeyCode::F(1)));
+    assert!(m.help);
+    update(&mut m, key(KeyCode::Esc));
+    assert!(!m.help);
+    assert!(!m.quit);
+}
+
+#[test]
+fn question_mark_is_text_in_a_field_and_help_elsewhere() {
+    let mut m = model();
+    press(&mut m, '?');
+    assert!(!m.help);
+    assert_eq!(login(&m).username(), "?");
+    let mut d = on_dashboard();
+    press(&mut d, '?');
+    assert!(d.help);
+}
+
+#[test]
+fn keys_do_nothing_else_while_help_is_open() {
+    let mut m = on_dashboard();
+    press(&mut m, '?');
+    assert!(press(&mut m, 'l').is_none());
+    assert!(matches!(m.screen, Screen::Dashboard(_)));
+}
+
+fn click(m: &mut Model, column: u16, row: u16) -> Option<Cmd> {
+    update(
+        m,
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }),
+    )
+}
+
+#[test]
+fn a_click_focuses_a_field_or_presses_a_button() {
+    let mut m = model();
+    let card = crate::tui::view::card_area(m.size, &m.screen).unwrap();
+    let rects = crate::tui::screens::form_rects(card, &login(&m).form);
+    let password = rects.fields[login::PASSWORD];
+    click(&mut m, password.x + 30, password.y);
+    assert_eq!(login(&m).form.focused_field(), Some(login::PASSWORD));
+    let create = rects.buttons[login::CREATE_ACCOUNT];
+    click(&mut m, create.x + 1, create.y);
+    assert!(matches!(m.screen, Screen::Signup(_)));
+}
+
+#[test]
+fn a_failed_log_write_is_reported_in_the_banner() {
+    let mut m = model();
+    let Cmd::Login { id, .. } = submit_login(&mut m, "alice", GOOD) else {
+        panic!()
+    };
+    update(
+        &mut m,
+        Msg::Done {
+            id,
+            outcome: Outcome::LoggedIn(Ok(welcome())),
+            log_failures: vec!["the activity log was not written: disk full".into()],
+        },
+    );
+    assert!(matches!(m.screen, Screen::Dashboard(_)), "the login stands");
+    assert_eq!(
+        m.banner,
+        Some(Banner::error("The activity log was not written: disk full"))
+    );
 }

@@ -16,6 +16,8 @@ const CAPACITY: usize = MAX_CHARS * 4;
 pub struct TextField {
     input: Input,
     masked: bool,
+    /// A masked field shown in clear text for now (Ctrl+R).
+    revealed: bool,
 }
 
 impl TextField {
@@ -23,6 +25,7 @@ impl TextField {
         TextField {
             input: Input::new(String::with_capacity(CAPACITY)),
             masked: false,
+            revealed: false,
         }
     }
 
@@ -30,11 +33,27 @@ impl TextField {
         TextField {
             input: Input::new(String::with_capacity(CAPACITY)),
             masked: true,
+            revealed: false,
         }
     }
 
     pub fn is_masked(&self) -> bool {
         self.masked
+    }
+
+    /// True while a masked field shows its text.
+    pub fn is_revealed(&self) -> bool {
+        self.masked && self.revealed
+    }
+
+    /// Shows or hides a masked field's text; does nothing to a plain field.
+    pub fn toggle_reveal(&mut self) {
+        self.revealed = self.masked && !self.revealed;
+    }
+
+    /// Masks the field again.
+    pub fn conceal(&mut self) {
+        self.revealed = false;
     }
 
     pub fn value(&self) -> &str {
@@ -60,7 +79,7 @@ impl TextField {
         if width == 0 {
             return (String::new(), 0);
         }
-        if self.masked {
+        if self.masked && !self.revealed {
             // One bullet per character; the cursor sits by character index.
             let count = self.char_count();
             let cursor = self.input.cursor();
@@ -175,6 +194,7 @@ impl TextField {
     /// Takes the text out, leaving the field empty. The text moves (no copy is made), so
     /// wrapping it in a `Password` keeps it the only copy.
     pub fn take(&mut self) -> Password {
+        self.revealed = false;
         let fresh = Input::new(String::with_capacity(CAPACITY));
         let old = std::mem::replace(&mut self.input, fresh);
         Password::new(String::from(old))
@@ -289,6 +309,29 @@ mod tests {
         assert_eq!(f.char_count(), MAX_CHARS);
         typed(&mut f, "x");
         assert_eq!(f.char_count(), MAX_CHARS);
+    }
+
+    #[test]
+    fn reveal_shows_the_text_until_concealed() {
+        let mut f = TextField::masked();
+        typed(&mut f, "secret");
+        f.toggle_reveal();
+        assert_eq!(f.visible(40).0, "secret");
+        f.conceal();
+        assert_eq!(f.visible(40).0, "••••••");
+        let mut plain = TextField::plain();
+        plain.toggle_reveal();
+        assert!(!plain.is_revealed());
+    }
+
+    #[test]
+    fn taking_the_text_masks_the_field_again() {
+        let mut f = TextField::masked();
+        typed(&mut f, "secret");
+        f.toggle_reveal();
+        f.take();
+        typed(&mut f, "again");
+        assert_eq!(f.visible(40).0, "•••••");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! A form: text fields then buttons, one of them focused, with a message slot under each
-//! field. Log in and Sign up are both forms; only their fields and buttons differ.
+//! field. Log in, Sign up, Change password and Delete account are all forms; only their
+//! fields and buttons differ.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::field::TextField;
+use crate::auth::Strength;
 
 pub struct Form {
     pub fields: Vec<Labeled>,
@@ -15,15 +17,27 @@ pub struct Form {
 pub struct Labeled {
     pub label: &'static str,
     pub field: TextField,
-    /// A message under the field: why its value was refused.
+    /// Why the value was refused at the last submit.
     pub error: Option<String>,
+    /// A live note while typing ("✔ Passwords match", a strength tip); an error wins.
+    pub hint: Option<Hint>,
+    /// A strength meter under the field (new passwords).
+    pub meter: Option<Strength>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hint {
+    pub text: String,
+    pub good: bool,
 }
 
 /// What a key did to a form, for the screen to act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FormEvent {
-    /// Handled inside the form (typing, moving focus).
+    /// Handled inside the form (moving focus, showing a password).
     Handled,
+    /// An editing key went to the focused field.
+    Edited,
     /// Enter on the last field, or on the button with this index.
     Press(usize),
     /// Not a form key: the screen decides.
@@ -39,6 +53,8 @@ impl Form {
                     label,
                     field,
                     error: None,
+                    hint: None,
+                    meter: None,
                 })
                 .collect(),
             buttons,
@@ -58,16 +74,31 @@ impl Form {
         self.focus.checked_sub(self.fields.len())
     }
 
+    /// Moves focus; a password shown in clear text is masked again when focus leaves it.
+    pub fn set_focus(&mut self, slot: usize) {
+        let slot = slot.min(self.slots() - 1);
+        if slot != self.focus {
+            self.conceal_all();
+        }
+        self.focus = slot;
+    }
+
     pub fn focus_field(&mut self, index: usize) {
-        self.focus = index.min(self.slots() - 1);
+        self.set_focus(index);
     }
 
     pub fn next(&mut self) {
-        self.focus = (self.focus + 1) % self.slots();
+        self.set_focus((self.focus + 1) % self.slots());
     }
 
     pub fn prev(&mut self) {
-        self.focus = (self.focus + self.slots() - 1) % self.slots();
+        self.set_focus((self.focus + self.slots() - 1) % self.slots());
+    }
+
+    pub fn conceal_all(&mut self) {
+        for f in &mut self.fields {
+            f.field.conceal();
+        }
     }
 
     pub fn field(&self, index: usize) -> &TextField {
@@ -93,12 +124,17 @@ impl Form {
     }
 
     pub fn handle_key(&mut self, key: KeyEvent) -> FormEvent {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let shift_tab = key.code == KeyCode::BackTab
             || (key.code == KeyCode::Tab && key.modifiers.contains(KeyModifiers::SHIFT));
         match key.code {
             _ if shift_tab => self.prev(),
             KeyCode::Tab | KeyCode::Down => self.next(),
             KeyCode::Up => self.prev(),
+            KeyCode::Char('r') if ctrl => match self.focused_field() {
+                Some(i) => self.fields[i].field.toggle_reveal(),
+                None => return FormEvent::Unhandled,
+            },
             KeyCode::Enter => {
                 return match self.focused_button() {
                     Some(button) => FormEvent::Press(button),
@@ -114,7 +150,9 @@ impl Form {
                     return FormEvent::Unhandled;
                 };
                 return if self.fields[index].field.handle_key(key) {
-                    FormEvent::Handled
+                    // The message about the old value no longer applies.
+                    self.fields[index].error = None;
+                    FormEvent::Edited
                 } else {
                     FormEvent::Unhandled
                 };
@@ -123,10 +161,15 @@ impl Form {
         FormEvent::Handled
     }
 
-    /// Pasted text goes to the focused field, if a field is focused.
-    pub fn paste(&mut self, text: &str) {
-        if let Some(index) = self.focused_field() {
-            self.fields[index].field.paste(text);
+    /// Pasted text goes to the focused field, if a field is focused. Returns whether it did.
+    pub fn paste(&mut self, text: &str) -> bool {
+        match self.focused_field() {
+            Some(index) => {
+                self.fields[index].field.paste(text);
+                self.fields[index].error = None;
+                true
+            }
+            None => false,
         }
     }
 }

@@ -17,9 +17,11 @@ use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crossterm::event::{self, DisableBracketedPaste, EnableBracketedPaste, Event};
+use crossterm::event::{
+    self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+};
 use crossterm::execute;
 use ratatui::DefaultTerminal;
 
@@ -29,12 +31,9 @@ use screens::dashboard::TimeZone;
 use theme::Theme;
 use worker::Worker;
 
-/// Spinner speed while a request runs (12.5 frames a second).
-const TICK: Duration = Duration::from_millis(80);
-
 /// Runs the app until the user quits. The terminal is restored on every way out: quit,
 /// Ctrl+C, SIGTERM, SIGHUP, an error, or a panic.
-pub fn run(service: Service) -> io::Result<()> {
+pub fn run(service: Service, idle_timeout: Option<Duration>) -> io::Result<()> {
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         return Err(io::Error::other(
             "the app needs a terminal; for scripts, use the subcommands (authtui --help)",
@@ -44,10 +43,11 @@ pub fn run(service: Service) -> io::Result<()> {
         data_file: service.location(),
         cost: service.cost(),
         time_zone: TimeZone::Local,
+        idle_timeout,
     };
     let mut terminal = ratatui::try_init()?;
     install_panic_hook();
-    let result = execute!(io::stdout(), EnableBracketedPaste)
+    let result = execute!(io::stdout(), EnableBracketedPaste, EnableMouseCapture)
         .and_then(|()| event_loop(&mut terminal, Arc::new(service), context));
     restore();
     result
@@ -55,18 +55,19 @@ pub fn run(service: Service) -> io::Result<()> {
 
 /// Undoes everything `run` enabled.
 fn restore() {
-    let _ = execute!(io::stdout(), DisableBracketedPaste);
+    let _ = execute!(io::stdout(), DisableMouseCapture, DisableBracketedPaste);
     ratatui::restore();
     let _ = io::stdout().flush();
 }
 
 fn install_panic_hook() {
     // ratatui::init's hook restores raw mode and the main screen; ours also undoes bracketed
-    // paste. Only for the main thread: a worker's panic is caught and shown on screen.
+    // paste and mouse capture. Only for the main thread: a worker's panic is caught and
+    // shown on screen.
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if thread::current().name() == Some("main") {
-            let _ = execute!(io::stdout(), DisableBracketedPaste);
+            let _ = execute!(io::stdout(), DisableMouseCapture, DisableBracketedPaste);
             ratatui::restore();
         }
         previous(info);
@@ -81,7 +82,8 @@ fn spawn_input(tx: Sender<Msg>) {
                 let msg = match event {
                     Event::Key(key) => Msg::Key(key),
                     Event::Paste(text) => Msg::Paste(text),
-                    Event::Resize(..) => Msg::Resize,
+                    Event::Resize(w, h) => Msg::Resize(w, h),
+                    Event::Mouse(mouse) => Msg::Mouse(mouse),
                     _ => continue,
                 };
                 if tx.send(msg).is_err() {
@@ -111,22 +113,25 @@ fn event_loop(terminal: &mut DefaultTerminal, service: Arc<Service>, context: Co
     spawn_input(tx.clone());
     spawn_signals(tx.clone())?;
     let worker = Worker::spawn(service, tx);
-    let mut model = Model::new(context);
+    let mut model = Model::new(context, Instant::now());
+    let size = terminal.size()?;
+    model.size = (size.width, size.height);
     loop {
         terminal.draw(|frame| view::view(&model, frame, &theme))?;
-        // Block until something happens; tick only while the spinner turns.
-        let msg = if model.busy.is_some() {
-            match rx.recv_timeout(TICK) {
+        // Block until something happens, or until the model's next deadline (a spinner
+        // frame, a countdown second, the idle time-out): at rest, no wake-ups at all.
+        let msg = match model.next_wakeup() {
+            Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
                 Ok(msg) => msg,
                 Err(RecvTimeoutError::Timeout) => Msg::Tick,
                 Err(RecvTimeoutError::Disconnected) => break,
-            }
-        } else {
-            match rx.recv() {
+            },
+            None => match rx.recv() {
                 Ok(msg) => msg,
                 Err(_) => break,
-            }
+            },
         };
+        model.now = Instant::now();
         if let Some(cmd) = update(&mut model, msg) {
             worker.send(cmd);
         }

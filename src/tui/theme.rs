@@ -81,6 +81,15 @@ impl Theme {
         }
     }
 
+    /// The colour of a strength score: red, yellow, green.
+    pub fn strength(&self, score: u8) -> Style {
+        match score {
+            0 | 1 => self.fg(Color::LightRed),
+            2 => self.fg(Color::Yellow),
+            _ => self.fg(Color::LightGreen),
+        }
+    }
+
     pub fn border(&self, active: bool) -> Style {
         if active {
             self.fg(Color::LightCyan)

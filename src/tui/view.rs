@@ -4,26 +4,23 @@
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
 use super::app::{BannerKind, Model, Screen};
 use super::screens::dashboard::Dashboard;
-use super::screens::login::LoginScreen;
-use super::screens::signup::SignupScreen;
-use super::screens::{CARD_WIDTH, MIN_CARD_WIDTH};
+use super::screens::{CARD_WIDTH, MIN_CARD_WIDTH, form_height};
 use super::theme::Theme;
 
 /// Braille spinner frames.
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
-/// Rows around the card: header, blank, banner, blank / blank, footer.
+/// Rows around the card: header, blank, banner, blank / note, footer.
 const CHROME_ROWS: u16 = 6;
 
 fn card_height(screen: &Screen) -> u16 {
-    match screen {
-        Screen::Login(_) => LoginScreen::height(),
-        Screen::Signup(_) => SignupScreen::height(),
-        Screen::Dashboard(_) => Dashboard::HEIGHT,
+    match screen.form() {
+        Some(form) => form_height(form),
+        None => Dashboard::HEIGHT,
     }
 }
 
@@ -32,22 +29,8 @@ pub fn min_size(screen: &Screen) -> (u16, u16) {
     (MIN_CARD_WIDTH + 2, card_height(screen) + CHROME_ROWS)
 }
 
-fn keys(screen: &Screen) -> &'static [(&'static str, &'static str)] {
-    match screen {
-        Screen::Login(_) => LoginScreen::KEYS,
-        Screen::Signup(_) => SignupScreen::KEYS,
-        Screen::Dashboard(_) => Dashboard::KEYS,
-    }
-}
-
-pub fn view(model: &Model, frame: &mut Frame, theme: &Theme) {
-    let area = frame.area();
-    let (min_w, min_h) = min_size(&model.screen);
-    if area.width < min_w || area.height < min_h {
-        draw_too_small(frame, area, min_w, min_h);
-        return;
-    }
-    let [header, _, banner, _, body, note, footer] = Layout::vertical([
+fn rows(area: Rect) -> [Rect; 7] {
+    Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -56,22 +39,91 @@ pub fn view(model: &Model, frame: &mut Frame, theme: &Theme) {
         Constraint::Length(1),
         Constraint::Length(1),
     ])
-    .areas(area);
+    .areas(area)
+}
 
-    draw_header(frame, header, model, theme);
-    draw_banner(frame, banner, model, theme);
+/// Where the screen's card goes in a terminal of `size`; `None` if it does not fit.
+pub fn card_area((w, h): (u16, u16), screen: &Screen) -> Option<Rect> {
+    let area = Rect::new(0, 0, w, h);
+    let (min_w, min_h) = min_size(screen);
+    if w < min_w || h < min_h {
+        return None;
+    }
+    let body = rows(area)[4];
     let width = CARD_WIDTH.min(area.width - 2);
-    let height = card_height(&model.screen).min(body.height);
-    let card = Rect::new(
+    let height = card_height(screen).min(body.height);
+    Some(Rect::new(
         body.x + (body.width - width) / 2,
         body.y + (body.height - height) / 3,
         width,
         height,
-    );
-    let busy = model.busy.is_some();
+    ))
+}
+
+/// The keys of a screen, for its footer.
+fn keys(screen: &Screen) -> &'static [(&'static str, &'static str)] {
+    use super::screens::{
+        change_password::ChangePasswordScreen as C, delete_account::DeleteAccountScreen as D,
+    };
+    use super::screens::{login::LoginScreen as L, signup::SignupScreen as S};
+    match screen {
+        Screen::Login(_) => L::KEYS,
+        Screen::Signup(_) => S::KEYS,
+        Screen::Dashboard(_) => Dashboard::KEYS,
+        Screen::ChangePassword(_) => C::KEYS,
+        Screen::DeleteAccount(_) => D::KEYS,
+    }
+}
+
+/// Every key of a screen, for the help overlay.
+pub fn help_keys(screen: &Screen) -> Vec<(&'static str, &'static str)> {
+    let mut keys = Vec::new();
+    if screen.form().is_some() {
+        keys.extend([
+            ("Tab, ↓", "next field or button"),
+            ("Shift+Tab, ↑", "previous field or button"),
+            ("Enter", "next field; on the last field or a button: submit"),
+            ("←/→ Home/End", "move in the field"),
+            ("Backspace/Delete", "delete a character"),
+            ("Ctrl+W", "delete the word before the cursor"),
+            ("Ctrl+U", "clear the field"),
+            ("Ctrl+R", "show or hide the password (hidden again on leaving)"),
+            ("Click", "focus a field or press a button"),
+        ]);
+    }
+    keys.extend(match screen {
+        Screen::Login(_) => &[("Ctrl+N", "create an account"), ("Esc", "quit")][..],
+        Screen::Signup(_) => &[("Esc", "back to Log in")][..],
+        Screen::ChangePassword(_) | Screen::DeleteAccount(_) => &[("Esc", "back to the Dashboard")][..],
+        Screen::Dashboard(_) => &[
+            ("p", "change password"),
+            ("d", "delete account"),
+            ("l", "log out"),
+            ("q", "log out and quit"),
+            ("?", "this help"),
+        ][..],
+    });
+    keys.extend([("F1", "this help (Esc closes it)"), ("Ctrl+C", "quit")]);
+    keys
+}
+
+pub fn view(model: &Model, frame: &mut Frame, theme: &Theme) {
+    let area = frame.area();
+    let Some(card) = card_area((area.width, area.height), &model.screen) else {
+        let (min_w, min_h) = min_size(&model.screen);
+        draw_too_small(frame, area, min_w, min_h);
+        return;
+    };
+    let [header, _, banner, _, _, note, footer] = rows(area);
+    draw_header(frame, header, model, theme);
+    draw_banner(frame, banner, model, theme);
+    // While the help is open or a request runs, no field shows a cursor.
+    let busy = model.busy.is_some() || model.help;
     match &model.screen {
         Screen::Login(s) => s.draw(frame, card, theme, busy),
         Screen::Signup(s) => s.draw(frame, card, theme, busy),
+        Screen::ChangePassword(s) => s.draw(frame, card, theme, busy),
+        Screen::DeleteAccount(s) => s.draw(frame, card, theme, busy),
         Screen::Dashboard(d) => d.draw(
             frame,
             card,
@@ -81,6 +133,9 @@ pub fn view(model: &Model, frame: &mut Frame, theme: &Theme) {
         ),
     }
     draw_footer(frame, note, footer, model, theme);
+    if model.help {
+        draw_help(frame, area, model, theme);
+    }
 }
 
 fn draw_header(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
@@ -89,9 +144,9 @@ fn draw_header(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         Span::styled(format!(" · {}", model.screen.title()), theme.dim()),
     ]));
     frame.render_widget(left, area);
-    if let Screen::Dashboard(d) = &model.screen {
+    if let Some(session) = model.screen.session() {
         let who = Paragraph::new(Span::styled(
-            format!("signed in as {} ", d.session.username()),
+            format!("signed in as {} ", session.username()),
             theme.dim(),
         ))
         .alignment(Alignment::Right);
@@ -101,7 +156,7 @@ fn draw_header(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
 
 fn draw_banner(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     let line = if let Some(busy) = &model.busy {
-        let spin = SPINNER[busy.frame % SPINNER.len()];
+        let spin = SPINNER[busy.frame(model.now) % SPINNER.len()];
         Line::from(Span::styled(format!(" {spin} {}…", busy.label), theme.info()))
     } else if let Some(banner) = &model.banner {
         let (symbol, style) = match banner.kind {
@@ -109,7 +164,10 @@ fn draw_banner(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
             BannerKind::Success => ("✔", theme.success()),
             BannerKind::Info => ("ℹ", theme.info()),
         };
-        Line::from(Span::styled(format!(" {symbol} {}", banner.text), style))
+        Line::from(Span::styled(
+            format!(" {symbol} {}", banner.text_at(model.now)),
+            style,
+        ))
     } else {
         return;
     };
@@ -126,11 +184,59 @@ fn draw_footer(frame: &mut Frame, note_area: Rect, area: Rect, model: &Model, th
         spans.push(Span::raw(format!(" {what}")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
-    if model.context.cost.is_for_tests_only() {
-        let note = format!("bcrypt cost {}: tests only ", model.context.cost);
-        let note = Paragraph::new(Span::styled(note, theme.warning())).alignment(Alignment::Right);
-        frame.render_widget(note, note_area);
+    let mut notes = Vec::new();
+    if let Some(timeout) = model.context.idle_timeout
+        && model.screen.session().is_some()
+    {
+        notes.push(Span::styled(
+            format!(
+                "idle sign-out after {} ",
+                crate::auth::format_wait(timeout.as_secs() as i64)
+            ),
+            theme.dim(),
+        ));
     }
+    if model.context.cost.is_for_tests_only() {
+        notes.push(Span::styled(
+            format!("bcrypt cost {}: tests only ", model.context.cost),
+            theme.warning(),
+        ));
+    }
+    frame.render_widget(
+        Paragraph::new(Line::from(notes)).alignment(Alignment::Right),
+        note_area,
+    );
+}
+
+fn draw_help(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
+    let keys = help_keys(&model.screen);
+    let key_width = keys.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let lines: Vec<Line> = keys
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<key_width$}  "), theme.key()),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    let width = (lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 3).min(area.width);
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let popup = Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    );
+    let title = format!(" Keys: {} ", model.screen.title());
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(theme.border(true))
+        .title(Span::styled(title, theme.title()))
+        .title_bottom(Line::from(Span::styled(" Esc closes ", theme.dim())).alignment(Alignment::Right));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
 }
 
 fn draw_too_small(frame: &mut Frame, area: Rect, min_w: u16, min_h: u16) {

@@ -7,8 +7,10 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use super::app::{Cmd, Msg, Outcome};
-use crate::auth::Service;
+use super::app::{Cmd, Msg, Outcome, Welcome};
+use super::screens::dashboard::Dashboard;
+use crate::auth::{AuthError, Service, Session};
+use crate::store::Event;
 
 pub struct Worker {
     jobs: Option<Sender<Cmd>>,
@@ -66,7 +68,7 @@ fn run(service: &Service, cmd: Cmd) -> Option<Msg> {
             password,
         } => (
             id,
-            guarded(|| Outcome::LoggedIn(service.login(&username, &password))),
+            guarded(|| Outcome::LoggedIn(welcome(service, service.login(&username, &password)))),
         ),
         Cmd::Signup {
             id,
@@ -74,14 +76,54 @@ fn run(service: &Service, cmd: Cmd) -> Option<Msg> {
             password,
         } => (
             id,
-            guarded(|| Outcome::SignedUp(service.signup(&username, &password))),
+            guarded(|| Outcome::SignedUp(welcome(service, service.signup(&username, &password)))),
         ),
-        Cmd::Logout(session) => {
-            service.logout(session);
+        Cmd::ChangePassword {
+            id,
+            session,
+            current,
+            new,
+        } => (
+            id,
+            guarded(|| {
+                let result = service.change_password(&session, &current, &new);
+                Outcome::PasswordChanged(result.map(|()| recent(service, &session)))
+            }),
+        ),
+        Cmd::DeleteAccount {
+            id,
+            session,
+            password,
+        } => (
+            id,
+            guarded(|| Outcome::AccountDeleted(service.delete_account(&session, &password))),
+        ),
+        Cmd::Logout { session, reason } => {
+            service.logout(&session, reason);
             return None;
         }
     };
-    Some(Msg::Done(id, outcome))
+    let log_failures = service.take_log_failures();
+    Some(Msg::Done {
+        id,
+        outcome,
+        log_failures,
+    })
+}
+
+/// The newest events of the account, for the Dashboard; a log that cannot be read shows
+/// none (the Dashboard is not worth an error).
+fn recent(service: &Service, session: &Session) -> Vec<Event> {
+    service
+        .recent_events(session.username().as_str(), Dashboard::EVENTS)
+        .unwrap_or_default()
+}
+
+fn welcome(service: &Service, result: Result<Session, AuthError>) -> Result<Welcome, AuthError> {
+    result.map(|session| Welcome {
+        events: recent(service, &session),
+        session,
+    })
 }
 
 /// A bug in an auth call becomes an error on screen rather than a frozen spinner.

@@ -1,5 +1,7 @@
 //! The Dashboard: reachable only with the `Session` a login or signup hands out.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Local, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
@@ -10,9 +12,13 @@ use ratatui::widgets::Paragraph;
 use super::super::theme::Theme;
 use super::card_block;
 use crate::auth::Session;
+use crate::store::Event;
 
 pub struct Dashboard {
-    pub session: Session,
+    /// Shared with the worker thread while a request about this account runs.
+    pub session: Arc<Session>,
+    /// The account's newest events, newest first (at most five).
+    pub events: Vec<Event>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -20,6 +26,8 @@ pub enum DashboardAction {
     None,
     LogOut,
     LogOutAndQuit,
+    ChangePassword,
+    DeleteAccount,
 }
 
 /// How times are shown: the user's local time, or UTC (for tests that must not depend on
@@ -38,6 +46,15 @@ impl TimeZone {
             TimeZone::Utc => t.format("%Y-%m-%d %H:%M UTC").to_string(),
         }
     }
+
+    /// Month, day and time, for lists.
+    pub fn format_short(self, t: DateTime<Utc>) -> String {
+        const FMT: &str = "%b %d %H:%M:%S";
+        match self {
+            TimeZone::Local => t.with_timezone(&Local).format(FMT).to_string(),
+            TimeZone::Utc => t.format(FMT).to_string(),
+        }
+    }
 }
 
 /// "just now", "5 min ago", "3 h ago", "2 days ago".
@@ -54,10 +71,24 @@ pub fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
 
 impl Dashboard {
     pub const TITLE: &'static str = "Dashboard";
-    pub const KEYS: &'static [(&'static str, &'static str)] =
-        &[("l", "log out"), ("q", "log out and quit"), ("Ctrl+C", "quit")];
-    /// Card height: borders, a blank row, the welcome, a blank, five facts.
-    pub const HEIGHT: u16 = 2 + 1 + 1 + 1 + 5 + 1;
+    pub const KEYS: &'static [(&'static str, &'static str)] = &[
+        ("p", "change password"),
+        ("d", "delete account"),
+        ("l", "log out"),
+        ("q", "quit"),
+        ("?", "help"),
+    ];
+    /// How many events the Dashboard shows.
+    pub const EVENTS: usize = 5;
+    /// Card height: borders, blank, welcome, blank, five facts, blank, heading, events.
+    pub const HEIGHT: u16 = 2 + 1 + 1 + 1 + 5 + 1 + 1 + Self::EVENTS as u16;
+
+    pub fn new(session: Session, events: Vec<Event>) -> Dashboard {
+        Dashboard {
+            session: Arc::new(session),
+            events,
+        }
+    }
 
     pub fn on_key(&self, key: KeyEvent) -> DashboardAction {
         if key
@@ -69,6 +100,8 @@ impl Dashboard {
         match key.code {
             KeyCode::Char('l') => DashboardAction::LogOut,
             KeyCode::Char('q') => DashboardAction::LogOutAndQuit,
+            KeyCode::Char('p') => DashboardAction::ChangePassword,
+            KeyCode::Char('d') => DashboardAction::DeleteAccount,
             _ => DashboardAction::None,
         }
     }
@@ -79,27 +112,37 @@ impl Dashboard {
         frame.render_widget(block, area);
         let facts = self.session.facts();
         let name = self.session.username().as_str();
-        let label = |text: &'static str| Span::styled(format!("  {text:<18}"), theme.dim());
+        let label = |text: &'static str| Span::styled(format!("  {text:<17}"), theme.dim());
+        // pam_lastlog's lines: the previous login, and failures since it.
         let previous = match facts.previous_login_at {
-            Some(t) => Span::raw(format!("{} ({})", tz.format(t), ago(t, facts.logged_in_at))),
-            None => Span::raw("First login"),
+            Some(t) => Line::from(vec![
+                label("Previous login"),
+                Span::raw(format!("{} ({})", tz.format(t), ago(t, facts.logged_in_at))),
+            ]),
+            None => Line::from(vec![label("Previous login"), Span::raw("First login")]),
         };
         let failed = match facts.failed_attempts_since {
-            0 => Span::raw("none since your previous login"),
-            1 => Span::styled("1 since your previous login", theme.warning()),
-            n => Span::styled(format!("{n} since your previous login"), theme.warning()),
+            0 => Line::raw(""),
+            1 => Line::styled(
+                "  There was 1 failed login attempt since your last login.",
+                theme.warning(),
+            ),
+            n => Line::styled(
+                format!("  There were {n} failed login attempts since your last login."),
+                theme.warning(),
+            ),
         };
         let member_since = facts
             .created_at
             .map_or_else(|| "unknown".to_owned(), |t| tz.format(t));
-        let width = usize::from(inner.width.saturating_sub(21));
-        let lines = vec![
+        let width = usize::from(inner.width.saturating_sub(20));
+        let mut lines = vec![
             Line::raw(""),
             Line::from(vec![Span::raw("  Welcome, "), Span::styled(name, theme.title())]),
             Line::raw(""),
+            previous,
+            failed,
             Line::from(vec![label("Member since"), Span::raw(member_since)]),
-            Line::from(vec![label("Previous login"), previous]),
-            Line::from(vec![label("Failed attempts"), failed]),
             Line::from(vec![
                 label("Login count"),
                 Span::raw(facts.login_count.to_string()),
@@ -108,7 +151,18 @@ impl Dashboard {
                 label("Data file"),
                 Span::raw(shorten_left(data_file, width)),
             ]),
+            Line::raw(""),
+            Line::styled("  Recent activity", theme.label(true)),
         ];
+        if self.events.is_empty() {
+            lines.push(Line::styled("  (none recorded)", theme.dim()));
+        }
+        for event in self.events.iter().take(Self::EVENTS) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<17}", tz.format_short(event.at)), theme.dim()),
+                Span::raw(event.event.describe()),
+            ]));
+        }
         frame.render_widget(Paragraph::new(lines), inner);
     }
 }

@@ -12,8 +12,8 @@ use crate::auth::Password;
 
 pub const USERNAME: usize = 0;
 pub const PASSWORD: usize = 1;
-const LOG_IN: usize = 0;
-const CREATE_ACCOUNT: usize = 1;
+pub const LOG_IN: usize = 0;
+pub const CREATE_ACCOUNT: usize = 1;
 
 pub struct LoginScreen {
     pub form: Form,
@@ -38,10 +38,10 @@ impl LoginScreen {
     pub const TITLE: &'static str = "Log in";
     pub const KEYS: &'static [(&'static str, &'static str)] = &[
         ("Tab/↓", "next"),
-        ("Shift+Tab/↑", "previous"),
         ("Enter", "log in"),
         ("Ctrl+N", "sign up"),
         ("Esc", "quit"),
+        ("F1", "help"),
     ];
 
     pub fn new() -> LoginScreen {
@@ -74,13 +74,10 @@ impl LoginScreen {
         self.form.field(USERNAME).value()
     }
 
-    /// Takes the password out of its field (which is left empty).
+    /// Takes the password out of its field (which is left empty and masked).
     pub fn take_password(&mut self) -> Password {
+        self.form.conceal_all();
         self.form.field_mut(PASSWORD).take()
-    }
-
-    pub fn height() -> u16 {
-        super::form_height(2)
     }
 
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, busy: bool) {

@@ -1,28 +1,67 @@
 //! The screens, each in its own file, and the drawing they share.
 
+pub mod change_password;
 pub mod dashboard;
+pub mod delete_account;
 pub mod login;
 pub mod signup;
 
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Position, Rect};
+use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
-use super::form::Form;
+use super::form::{Form, Hint};
 use super::theme::Theme;
+use crate::auth::{Password, policy};
 
 /// Width of a card (a form or the dashboard), when the terminal allows.
 pub const CARD_WIDTH: u16 = 64;
 /// The narrowest a card may be and still show its labels and a usable field.
 pub const MIN_CARD_WIDTH: u16 = 48;
-/// "› " + the longest label ("Confirm password") + a space.
+/// "› " + the longest label ("Current password") + a space.
 const LABEL_WIDTH: u16 = 2 + 16 + 2;
 
-/// Card height for a form with `fields` fields: a blank row, two rows a field (the field
-/// and its message), a blank row, the buttons, and the borders.
-pub fn form_height(fields: u16) -> u16 {
-    2 + 1 + 2 * fields + 1 + 1
+fn field_rows(form: &Form, index: usize) -> u16 {
+    if form.fields[index].meter.is_some() { 3 } else { 2 }
+}
+
+/// Card height for a form: a blank row, each field (its row, a meter row for new
+/// passwords, a message row), a blank row, the buttons, and the borders.
+pub fn form_height(form: &Form) -> u16 {
+    let fields: u16 = (0..form.fields.len()).map(|i| field_rows(form, i)).sum();
+    2 + 1 + fields + 1 + 1
+}
+
+/// Where a form's parts are on screen: the drawing and the mouse agree through this.
+pub struct FormRects {
+    /// Each field's row, label included.
+    pub fields: Vec<Rect>,
+    pub buttons: Vec<Rect>,
+}
+
+pub fn form_rects(card: Rect, form: &Form) -> FormRects {
+    let inner = card_block("", &Theme { color: false }).inner(card);
+    let mut y = inner.y + 1;
+    let mut fields = Vec::new();
+    for i in 0..form.fields.len() {
+        fields.push(Rect::new(inner.x + 1, y, inner.width.saturating_sub(2), 1).intersection(inner));
+        y += field_rows(form, i);
+    }
+    y += 1;
+    let widths: Vec<u16> = form
+        .buttons
+        .iter()
+        .map(|b| b.chars().count() as u16 + 4)
+        .collect();
+    let total: u16 = widths.iter().sum::<u16>() + 2 * (widths.len() as u16).saturating_sub(1);
+    let mut x = inner.x + inner.width.saturating_sub(total) / 2;
+    let mut buttons = Vec::new();
+    for w in widths {
+        buttons.push(Rect::new(x, y, w, 1).intersection(inner));
+        x += w + 2;
+    }
+    FormRects { fields, buttons }
 }
 
 pub fn card_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
@@ -38,11 +77,8 @@ pub fn draw_form(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, form
     let block = card_block(title, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let left = inner.x + 1;
-    let value_x = left + LABEL_WIDTH;
-    let value_width = inner.right().saturating_sub(value_x + 1);
-    let mut y = inner.y + 1;
-    for (i, labeled) in form.fields.iter().enumerate() {
+    let rects = form_rects(area, form);
+    for (i, (labeled, row)) in form.fields.iter().zip(&rects.fields).enumerate() {
         let focused = form.focus == i;
         let marker = if focused { "› " } else { "  " };
         let label = Line::from(vec![
@@ -51,32 +87,91 @@ pub fn draw_form(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, form
         ]);
         frame.render_widget(
             Paragraph::new(label),
-            Rect::new(left, y, LABEL_WIDTH, 1).intersection(inner),
+            Rect {
+                width: LABEL_WIDTH.min(row.width),
+                ..*row
+            },
         );
+        let value_x = row.x + LABEL_WIDTH;
+        let value_width = row.right().saturating_sub(value_x);
         let (text, cursor) = labeled.field.visible(usize::from(value_width));
-        let value_area = Rect::new(value_x, y, value_width, 1).intersection(inner);
+        let value_area = Rect::new(value_x, row.y, value_width, 1).intersection(inner);
         frame.render_widget(Paragraph::new(text).style(theme.input(focused)), value_area);
         if focused && !busy && value_area.width > 0 {
             let col = (cursor as u16).min(value_area.width - 1);
-            frame.set_cursor_position(Position::new(value_area.x + col, y));
+            frame.set_cursor_position(Position::new(value_area.x + col, row.y));
         }
-        if let Some(error) = &labeled.error {
-            // Under the field, from the label's column: messages are longer than values.
-            let message = Paragraph::new(Span::styled(format!("✖ {error}"), theme.error()));
-            let width = inner.right().saturating_sub(left + 3);
-            frame.render_widget(message, Rect::new(left + 2, y + 1, width, 1).intersection(inner));
+        let mut y = row.y + 1;
+        if let Some(strength) = &labeled.meter {
+            // Empty: an empty bar. Otherwise one to five segments for scores 0 to 4.
+            let (filled, word) = match labeled.field.is_empty() {
+                true => (0, ""),
+                false => (usize::from(strength.score) + 1, strength.label()),
+            };
+            let bar = format!("{}{}", "▰".repeat(filled), "▱".repeat(5 - filled));
+            let meter = Line::from(vec![
+                Span::styled(bar, theme.strength(strength.score)),
+                Span::raw(" "),
+                Span::styled(word, theme.strength(strength.score)),
+            ]);
+            frame.render_widget(
+                Paragraph::new(meter),
+                Rect::new(value_x, y, value_width, 1).intersection(inner),
+            );
+            y += 1;
         }
-        y += 2;
+        // Under the field, from the label's column: messages are longer than values.
+        let message = match (&labeled.error, &labeled.hint) {
+            (Some(error), _) => Some(Span::styled(format!("✖ {error}"), theme.error())),
+            (None, Some(Hint { text, good: true })) => {
+                Some(Span::styled(format!("✔ {text}"), theme.success()))
+            }
+            (None, Some(Hint { text, good: false })) => {
+                Some(Span::styled(format!("⚠ {text}"), theme.warning()))
+            }
+            (None, None) => None,
+        };
+        if let Some(message) = message {
+            let width = row.width.saturating_sub(2);
+            frame.render_widget(
+                Paragraph::new(message),
+                Rect::new(row.x + 2, y, width, 1).intersection(inner),
+            );
+        }
     }
-    y += 1;
-    let mut spans = Vec::new();
-    for (i, label) in form.buttons.iter().enumerate() {
-        if i > 0 {
-            spans.push(Span::raw("  "));
-        }
+    for (i, (label, rect)) in form.buttons.iter().zip(&rects.buttons).enumerate() {
         let focused = form.focused_button() == Some(i);
-        spans.push(Span::styled(format!("[ {label} ]"), theme.button(focused)));
+        let button = Paragraph::new(Span::styled(format!("[ {label} ]"), theme.button(focused)));
+        frame.render_widget(button, *rect);
     }
-    let buttons = Paragraph::new(Line::from(spans)).alignment(Alignment::Center);
-    frame.render_widget(buttons, Rect::new(inner.x, y, inner.width, 1).intersection(inner));
+}
+
+/// The live strength meter and the notes under a new password and its confirmation.
+pub fn refresh_new_password(form: &mut Form, new: usize, confirm: usize, username: &str) {
+    let password = Password::from(form.field(new).value()).normalized();
+    let strength = policy::strength(&password, username);
+    form.fields[new].hint = match (&strength.problem, password.is_empty()) {
+        (_, true) => None,
+        (Some(problem), false) => Some(Hint {
+            text: problem.to_string(),
+            good: false,
+        }),
+        (None, false) => Some(Hint {
+            text: "Meets every rule".into(),
+            good: true,
+        }),
+    };
+    form.fields[new].meter = Some(strength);
+    let (a, b) = (form.field(new).value(), form.field(confirm).value());
+    form.fields[confirm].hint = match (b.is_empty(), a == b) {
+        (true, _) => None,
+        (false, true) => Some(Hint {
+            text: "Passwords match".into(),
+            good: true,
+        }),
+        (false, false) => Some(Hint {
+            text: "Passwords do not match".into(),
+            good: false,
+        }),
+    };
 }

@@ -1,5 +1,5 @@
-//! The Sign up screen: Username, Password, Confirm password, "Create account". Problems
-//! are shown under the field they concern, as well as in the banner.
+//! The Sign up screen: Username, Password (with a live strength meter), Confirm password,
+//! "Create account". Problems are shown under the field they concern, and in the banner.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use super::super::field::TextField;
 use super::super::form::{Form, FormEvent};
 use super::super::theme::Theme;
-use super::draw_form;
+use super::{draw_form, refresh_new_password};
 use crate::auth::{Password, Username, policy};
 
 pub const USERNAME: usize = 0;
@@ -36,13 +36,14 @@ impl SignupScreen {
     pub const TITLE: &'static str = "Sign up";
     pub const KEYS: &'static [(&'static str, &'static str)] = &[
         ("Tab/↓", "next"),
-        ("Shift+Tab/↑", "previous"),
         ("Enter", "create account"),
-        ("Esc", "back to log in"),
+        ("Ctrl+R", "show password"),
+        ("Esc", "back"),
+        ("F1", "help"),
     ];
 
     pub fn new() -> SignupScreen {
-        SignupScreen {
+        let mut screen = SignupScreen {
             form: Form::new(
                 vec![
                     ("Username", TextField::plain()),
@@ -51,7 +52,9 @@ impl SignupScreen {
                 ],
                 vec!["Create account"],
             ),
-        }
+        };
+        screen.refresh();
+        screen
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> SignupAction {
@@ -60,8 +63,24 @@ impl SignupScreen {
         }
         match self.form.handle_key(key) {
             FormEvent::Press(_) => SignupAction::Submit,
+            FormEvent::Edited => {
+                self.refresh();
+                SignupAction::None
+            }
             _ => SignupAction::None,
         }
+    }
+
+    pub fn paste(&mut self, text: &str) {
+        if self.form.paste(text) {
+            self.refresh();
+        }
+    }
+
+    /// Recomputes the meter and the live notes (the username is a context word).
+    fn refresh(&mut self) {
+        let name = self.username().trim().to_owned();
+        refresh_new_password(&mut self.form, PASSWORD, CONFIRM, &name);
     }
 
     pub fn username(&self) -> &str {
@@ -92,12 +111,11 @@ impl SignupScreen {
 
     /// Takes the password out and wipes both password fields.
     pub fn take_password(&mut self) -> Password {
+        self.form.conceal_all();
         self.form.field_mut(CONFIRM).clear();
-        self.form.field_mut(PASSWORD).take()
-    }
-
-    pub fn height() -> u16 {
-        super::form_height(3)
+        let password = self.form.field_mut(PASSWORD).take();
+        self.refresh();
+        password
     }
 
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, busy: bool) {
