@@ -196,6 +196,7 @@ proptest! {
             if model.quit {
                 break;
             }
+            model.settle();
             terminal.draw(|f| view(&model, f, &theme)).unwrap();
             let text = screen_text(&terminal);
             // No run of 5 characters of the secret, anywhere (also not wrapped or cut).

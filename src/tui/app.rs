@@ -271,6 +271,16 @@ impl Model {
         self.help = false;
     }
 
+    /// Does the work put off while keys arrive (the strength meter), so that a key press
+    /// costs microseconds. The loop calls this when no input is waiting; so do tests.
+    pub fn settle(&mut self) {
+        match &mut self.screen {
+            Screen::Signup(s) => s.settle(),
+            Screen::ChangePassword(s) => s.settle(),
+            _ => {}
+        }
+    }
+
     /// When idle time-out ends the session, if it applies now.
     pub fn idle_deadline(&self) -> Option<Instant> {
         let timeout = self.context.idle_timeout?;

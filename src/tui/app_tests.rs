@@ -593,6 +593,7 @@ fn the_meter_follows_typing() {
     type_text(&mut m, "alice");
     update(&mut m, key(KeyCode::Tab));
     type_text(&mut m, "password");
+    m.settle();
     assert!(meter(&m).score <= 1);
     assert_eq!(
         signup(&m).form.fields[signup::PASSWORD]
@@ -604,6 +605,8 @@ fn the_meter_follows_typing() {
     );
     update(&mut m, ctrl('u'));
     type_text(&mut m, "violet marmot sings under quartz");
+    assert!(meter(&m).score <= 1, "keys alone do not measure");
+    m.settle();
     assert_eq!(meter(&m).score, 4);
     assert_eq!(meter(&m).label(), "strong");
     assert!(

@@ -117,6 +117,7 @@ fn event_loop(terminal: &mut DefaultTerminal, service: Arc<Service>, context: Co
     let size = terminal.size()?;
     model.size = (size.width, size.height);
     loop {
+        model.settle();
         terminal.draw(|frame| view::view(&model, frame, &theme))?;
         // Block until something happens, or until the model's next deadline (a spinner
         // frame, a countdown second, the idle time-out): at rest, no wake-ups at all.
@@ -131,9 +132,17 @@ fn event_loop(terminal: &mut DefaultTerminal, service: Arc<Service>, context: Co
                 Err(_) => break,
             },
         };
-        model.now = Instant::now();
-        if let Some(cmd) = update(&mut model, msg) {
-            worker.send(cmd);
+        // Handle everything already waiting (a burst of keys) before settling and drawing.
+        let mut next = Some(msg);
+        while let Some(msg) = next.take() {
+            model.now = Instant::now();
+            if let Some(cmd) = update(&mut model, msg) {
+                worker.send(cmd);
+            }
+            if model.quit {
+                break;
+            }
+            next = rx.try_recv().ok();
         }
         if model.quit {
             break;

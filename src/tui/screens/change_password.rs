@@ -8,7 +8,7 @@ use super::super::field::TextField;
 use super::super::form::{Form, FormEvent};
 use super::super::theme::Theme;
 use super::dashboard::Dashboard;
-use super::{draw_form, refresh_new_password};
+use super::{draw_form, mark_match, measure_new_password};
 use crate::auth::{Password, policy};
 
 pub const CURRENT: usize = 0;
@@ -19,6 +19,8 @@ pub struct ChangePasswordScreen {
     /// The Dashboard to return to, with its session.
     pub dashboard: Dashboard,
     pub form: Form,
+    /// The meter no longer matches the password (see `settle`).
+    meter_stale: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -49,8 +51,9 @@ impl ChangePasswordScreen {
                 ],
                 vec!["Change password"],
             ),
+            meter_stale: true,
         };
-        screen.refresh();
+        screen.settle();
         screen
     }
 
@@ -58,9 +61,18 @@ impl ChangePasswordScreen {
         self.dashboard.session.username().to_string()
     }
 
+    /// After an edit: the match mark now, the meter when the app settles.
     fn refresh(&mut self) {
-        let name = self.username();
-        refresh_new_password(&mut self.form, NEW, CONFIRM, &name);
+        mark_match(&mut self.form, NEW, CONFIRM);
+        self.meter_stale = true;
+    }
+
+    /// Measures the new password if it changed since.
+    pub fn settle(&mut self) {
+        if std::mem::take(&mut self.meter_stale) {
+            let name = self.username();
+            measure_new_password(&mut self.form, NEW, &name);
+        }
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> ChangePasswordAction {

@@ -146,8 +146,10 @@ pub fn draw_form(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, form
     }
 }
 
-/// The live strength meter and the notes under a new password and its confirmation.
-pub fn refresh_new_password(form: &mut Form, new: usize, confirm: usize, username: &str) {
+/// The strength meter and the note under a new password. zxcvbn takes up to ~5 ms on a
+/// 72-byte password, too slow for every key press: screens mark the meter stale as keys
+/// arrive and the app measures once input pauses (`Model::settle`).
+pub fn measure_new_password(form: &mut Form, new: usize, username: &str) {
     let password = Password::from(form.field(new).value()).normalized();
     let strength = policy::strength(&password, username);
     form.fields[new].hint = match (&strength.problem, password.is_empty()) {
@@ -162,6 +164,10 @@ pub fn refresh_new_password(form: &mut Form, new: usize, confirm: usize, usernam
         }),
     };
     form.fields[new].meter = Some(strength);
+}
+
+/// The mark under a confirmation field: cheap, so it follows every key.
+pub fn mark_match(form: &mut Form, new: usize, confirm: usize) {
     let (a, b) = (form.field(new).value(), form.field(confirm).value());
     form.fields[confirm].hint = match (b.is_empty(), a == b) {
         (true, _) => None,

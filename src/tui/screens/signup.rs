@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use super::super::field::TextField;
 use super::super::form::{Form, FormEvent};
 use super::super::theme::Theme;
-use super::{draw_form, refresh_new_password};
+use super::{draw_form, mark_match, measure_new_password};
 use crate::auth::{Password, Username, policy};
 
 pub const USERNAME: usize = 0;
@@ -17,6 +17,8 @@ pub const CONFIRM: usize = 2;
 
 pub struct SignupScreen {
     pub form: Form,
+    /// The meter no longer matches the password (see `settle`).
+    meter_stale: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -52,8 +54,9 @@ impl SignupScreen {
                 ],
                 vec!["Create account"],
             ),
+            meter_stale: true,
         };
-        screen.refresh();
+        screen.settle();
         screen
     }
 
@@ -77,10 +80,18 @@ impl SignupScreen {
         }
     }
 
-    /// Recomputes the meter and the live notes (the username is a context word).
+    /// After an edit: the match mark now, the meter when the app settles.
     fn refresh(&mut self) {
-        let name = self.username().trim().to_owned();
-        refresh_new_password(&mut self.form, PASSWORD, CONFIRM, &name);
+        mark_match(&mut self.form, PASSWORD, CONFIRM);
+        self.meter_stale = true;
+    }
+
+    /// Measures the password if it changed since (the username is a context word).
+    pub fn settle(&mut self) {
+        if std::mem::take(&mut self.meter_stale) {
+            let name = self.username().trim().to_owned();
+            measure_new_password(&mut self.form, PASSWORD, &name);
+        }
     }
 
     pub fn username(&self) -> &str {
