@@ -1,8 +1,8 @@
 //! Every screen drawn on ratatui's TestBackend, at 80x24 and at a small size.
 
-use authtui::auth::{Cost, FakeClock, Service, Session};
-use authtui::store::MemoryStore;
-use authtui::tui::app::{Context, Model, Msg, Outcome, Screen, update};
+use authtui::auth::{AuthError, Clock, Cost, FakeClock, Password, Service, Session, policy};
+use authtui::store::{MemoryLog, MemoryStore};
+use authtui::tui::app::{Cmd, Context, Model, Msg, Outcome, Screen, Welcome, update};
 use authtui::tui::screens::dashboard::{Dashboard, TimeZone};
 use authtui::tui::theme::Theme;
 use authtui::tui::view::view;
@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 const GOOD: &str = "correct horse battery staple";
 const SMALL: (u16, u16) = (56, 20);
+/// The Dashboard (and the screens over it) need 23 rows: its smallest size.
+const DASHBOARD_SMALL: (u16, u16) = (50, 23);
 
 fn model() -> Model {
     Model::new(
@@ -36,6 +38,10 @@ fn key(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
+fn ctrl(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
 fn type_text(m: &mut Model, text: &str) {
     for c in text.chars() {
         update(m, key(KeyCode::Char(c)));
@@ -56,8 +62,96 @@ fn session(failures: u32) -> Session {
 }
 
 fn both_sizes(name: &str, model: &Model) {
+    sizes(name, model, SMALL);
+}
+
+fn sizes(name: &str, model: &Model, small: (u16, u16)) {
     insta::assert_snapshot!(format!("{name}_80x24"), draw(model, (80, 24)));
-    insta::assert_snapshot!(format!("{name}_small"), draw(model, SMALL));
+    insta::assert_snapshot!(format!("{name}_small"), draw(model, small));
+}
+
+/// The text of a drawn screen, for asserts on what a snapshot must show.
+fn text(model: &Model, size: (u16, u16)) -> String {
+    let backend = draw(model, size);
+    let buffer = backend.buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Log in as alice with a wrong password, the worker answering `error`.
+fn login_refused(error: AuthError) -> Model {
+    let mut m = model();
+    type_text(&mut m, "alice");
+    update(&mut m, key(KeyCode::Enter));
+    type_text(&mut m, "wrong password");
+    let Some(Cmd::Login { id, .. }) = update(&mut m, key(KeyCode::Enter)) else {
+        panic!("no login command")
+    };
+    update(
+        &mut m,
+        Msg::Done {
+            id,
+            outcome: Outcome::LoggedIn(Err(error)),
+            log_failures: Vec::new(),
+        },
+    );
+    m
+}
+
+/// Signs alice up on a service with a fake clock and a real activity log, logs her out,
+/// then (a day later) fails `failures` logins and logs in: the Dashboard she then sees,
+/// reached through Log in.
+fn dashboard_with_activity(failures: u32) -> Model {
+    let clock = FakeClock::at_epoch();
+    let service = Service::new(MemoryStore::new(), Cost::new(4).unwrap())
+        .with_clock(clock.clone())
+        .with_log(MemoryLog::new());
+    let first = service.signup("alice", &GOOD.into()).unwrap();
+    clock.advance(chrono::Duration::minutes(7));
+    service.logout(&first, authtui::auth::LogoutReason::User);
+    clock.advance(chrono::Duration::hours(26));
+    for _ in 0..failures {
+        clock.advance(chrono::Duration::seconds(41));
+        let _ = service.login("alice", &"not the password".into());
+    }
+    clock.advance(chrono::Duration::minutes(3));
+    let session = service.login("alice", &GOOD.into()).unwrap();
+    let events = service.recent_events("alice", 5).unwrap();
+
+    let mut m = model();
+    type_text(&mut m, "alice");
+    update(&mut m, key(KeyCode::Enter));
+    type_text(&mut m, GOOD);
+    let Some(Cmd::Login { id, .. }) = update(&mut m, key(KeyCode::Enter)) else {
+        panic!("no login command")
+    };
+    update(
+        &mut m,
+        Msg::Done {
+            id,
+            outcome: Outcome::LoggedIn(Ok(Welcome { session, events })),
+            log_failures: Vec::new(),
+        },
+    );
+    assert!(matches!(m.screen, Screen::Dashboard(_)));
+    m
+}
+
+/// The Sign up screen with alice's name and `password` typed, the meter settled.
+fn signup_with_password(password: &str) -> Model {
+    let mut m = model();
+    update(&mut m, ctrl('n'));
+    type_text(&mut m, "alice");
+    update(&mut m, key(KeyCode::Tab));
+    type_text(&mut m, password);
+    m.settle();
+    m
 }
 
 #[test]
@@ -131,6 +225,150 @@ fn dashboard_with_previous_login_and_failures() {
     let mut m = model();
     m.screen = Screen::Dashboard(Dashboard::new(session(2), Vec::new()));
     both_sizes("dashboard_failures", &m);
+}
+
+#[test]
+fn signup_meter_at_each_score() {
+    let passwords = [
+        "passwordpassword",
+        "sunshine1985",
+        "Tr0ub4dour&3",
+        "violet marmot",
+        "violet marmot sings",
+    ];
+    for (score, password) in passwords.into_iter().enumerate() {
+        let strength = policy::strength(&Password::from(password), "alice");
+        assert_eq!(usize::from(strength.score), score, "{password:?}");
+        let m = signup_with_password(password);
+        let screen = text(&m, (80, 24));
+        let bar = format!(
+            "{}{} {}",
+            "▰".repeat(score + 1),
+            "▱".repeat(4 - score),
+            policy::score_label(strength.score)
+        );
+        assert!(screen.contains(&bar), "{bar:?} not in\n{screen}");
+        both_sizes(&format!("signup_meter_{score}"), &m);
+    }
+}
+
+#[test]
+fn show_password_on_and_off() {
+    let secret = "violet marmot sings";
+    let mut m = signup_with_password(secret);
+    update(&mut m, ctrl('r'));
+    assert!(text(&m, (80, 24)).contains(secret));
+    both_sizes("signup_password_shown", &m);
+
+    update(&mut m, ctrl('r'));
+    assert!(!text(&m, (80, 24)).contains(secret));
+    both_sizes("signup_password_hidden", &m);
+
+    // Shown again, then masked by leaving the field.
+    update(&mut m, ctrl('r'));
+    assert!(text(&m, (80, 24)).contains(secret));
+    update(&mut m, key(KeyCode::Tab));
+    assert!(!text(&m, (80, 24)).contains(secret));
+    both_sizes("signup_password_hidden_after_tab", &m);
+}
+
+#[test]
+fn locked_banner_counts_down() {
+    let now = FakeClock::at_epoch().now();
+    let mut m = login_refused(AuthError::Locked {
+        until: Some(now + chrono::Duration::seconds(27)),
+        now,
+    });
+    assert!(text(&m, (80, 24)).contains("Too many failed attempts. Try again in 27 s"));
+    both_sizes("locked_27s", &m);
+
+    m.now += Duration::from_secs(2);
+    update(&mut m, Msg::Tick);
+    assert!(text(&m, (80, 24)).contains("Too many failed attempts. Try again in 25 s"));
+    both_sizes("locked_25s", &m);
+}
+
+#[test]
+fn locked_until_unlocked() {
+    let now = FakeClock::at_epoch().now();
+    let m = login_refused(AuthError::Locked { until: None, now });
+    both_sizes("locked_permanently", &m);
+}
+
+#[test]
+fn dashboard_activity_without_failures() {
+    let m = dashboard_with_activity(0);
+    assert!(!text(&m, (80, 24)).contains("failed login attempt"));
+    sizes("dashboard_activity", &m, DASHBOARD_SMALL);
+}
+
+#[test]
+fn dashboard_activity_with_failures() {
+    let m = dashboard_with_activity(2);
+    assert!(text(&m, (80, 24)).contains("There were 2 failed login attempts since your last login."));
+    sizes("dashboard_activity_failures", &m, DASHBOARD_SMALL);
+}
+
+#[test]
+fn change_password() {
+    let mut m = dashboard_with_activity(0);
+    update(&mut m, key(KeyCode::Char('p')));
+    m.settle();
+    assert!(matches!(m.screen, Screen::ChangePassword(_)));
+    both_sizes("change_password_empty", &m);
+
+    type_text(&mut m, "old password here");
+    update(&mut m, key(KeyCode::Tab));
+    type_text(&mut m, "violet marmot sings");
+    m.settle();
+    assert!(text(&m, (80, 24)).contains("▰▰▰▰▰ strong"));
+    both_sizes("change_password_typed", &m);
+
+    update(&mut m, key(KeyCode::Tab));
+    type_text(&mut m, "violet marmot sings");
+    m.settle();
+    let Some(Cmd::ChangePassword { id, .. }) = update(&mut m, key(KeyCode::Enter)) else {
+        panic!("no change-password command")
+    };
+    update(
+        &mut m,
+        Msg::Done {
+            id,
+            outcome: Outcome::PasswordChanged(Err(AuthError::WrongPassword)),
+            log_failures: Vec::new(),
+        },
+    );
+    m.settle();
+    assert!(text(&m, (80, 24)).contains("Current password is incorrect"));
+    both_sizes("change_password_wrong_current", &m);
+}
+
+#[test]
+fn delete_account() {
+    let mut m = dashboard_with_activity(0);
+    update(&mut m, key(KeyCode::Char('d')));
+    assert!(matches!(m.screen, Screen::DeleteAccount(_)));
+    both_sizes("delete_account", &m);
+
+    type_text(&mut m, GOOD);
+    update(&mut m, key(KeyCode::Tab));
+    type_text(&mut m, "bob");
+    assert!(update(&mut m, key(KeyCode::Enter)).is_none());
+    assert!(text(&m, (80, 24)).contains("Type alice to confirm"));
+    both_sizes("delete_account_wrong_name", &m);
+}
+
+#[test]
+fn help_overlay() {
+    let mut m = model();
+    update(&mut m, key(KeyCode::F(1)));
+    assert!(m.help);
+    both_sizes("help_login", &m);
+
+    let mut m = dashboard_with_activity(0);
+    update(&mut m, key(KeyCode::Char('?')));
+    assert!(m.help);
+    sizes("help_dashboard", &m, DASHBOARD_SMALL);
 }
 
 #[test]

@@ -105,9 +105,7 @@ pub fn locked_message(until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Strin
             "Too many failed attempts. Try again in {}",
             format_wait(remaining_secs(until, now).max(1))
         ),
-        None => {
-            "Too many failed attempts: this account is locked; ask an administrator to unlock it".to_owned()
-        }
+        None => "Account locked: ask an administrator to unlock it".to_owned(),
     }
 }
 

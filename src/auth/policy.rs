@@ -125,18 +125,17 @@ pub fn strength(password: &Password, username: &str) -> Strength {
     Strength { score, problem }
 }
 
+/// zxcvbn's warning ("This is similar to a commonly used password."), or failing that its
+/// first suggestion: one sentence, so it fits under a field.
 fn weak_feedback(entropy: Option<&zxcvbn::Entropy>) -> String {
     let feedback = entropy.and_then(|e| e.feedback());
     let warning = feedback.and_then(|f| f.warning()).map(|w| w.to_string());
     let suggestion = feedback
         .and_then(|f| f.suggestions().first())
         .map(|s| s.to_string());
-    match (warning, suggestion) {
-        (Some(w), Some(s)) => format!("{}. {s}", w.trim_end_matches('.')),
-        (Some(w), None) => w,
-        (None, Some(s)) => s,
-        (None, None) => "add another word or two; uncommon words are better.".to_owned(),
-    }
+    warning
+        .or(suggestion)
+        .unwrap_or_else(|| "Add another word or two. Uncommon words are better.".to_owned())
 }
 
 #[cfg(test)]

@@ -24,9 +24,13 @@ fn card_height(screen: &Screen) -> u16 {
     }
 }
 
-/// The smallest terminal the screen fits in.
+/// The smallest terminal the screen fits in. The Dashboard's sentences need the full card.
 pub fn min_size(screen: &Screen) -> (u16, u16) {
-    (MIN_CARD_WIDTH + 2, card_height(screen) + CHROME_ROWS)
+    let width = match screen {
+        Screen::Dashboard(_) => CARD_WIDTH,
+        _ => MIN_CARD_WIDTH,
+    };
+    (width + 2, card_height(screen) + CHROME_ROWS)
 }
 
 fn rows(area: Rect) -> [Rect; 7] {
@@ -82,12 +86,12 @@ pub fn help_keys(screen: &Screen) -> Vec<(&'static str, &'static str)> {
         keys.extend([
             ("Tab, ↓", "next field or button"),
             ("Shift+Tab, ↑", "previous field or button"),
-            ("Enter", "next field; on the last field or a button: submit"),
+            ("Enter", "next field; submit on the last one"),
             ("←/→ Home/End", "move in the field"),
             ("Backspace/Delete", "delete a character"),
             ("Ctrl+W", "delete the word before the cursor"),
             ("Ctrl+U", "clear the field"),
-            ("Ctrl+R", "show or hide the password (hidden again on leaving)"),
+            ("Ctrl+R", "show / hide the password"),
             ("Click", "focus a field or press a button"),
         ]);
     }
@@ -197,6 +201,9 @@ fn draw_footer(frame: &mut Frame, note_area: Rect, area: Rect, model: &Model, th
         ));
     }
     if model.context.cost.is_for_tests_only() {
+        if !notes.is_empty() {
+            notes.push(Span::styled("· ", theme.dim()));
+        }
         notes.push(Span::styled(
             format!("bcrypt cost {}: tests only ", model.context.cost),
             theme.warning(),

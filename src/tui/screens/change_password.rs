@@ -34,8 +34,8 @@ impl ChangePasswordScreen {
     pub const TITLE: &'static str = "Change password";
     pub const KEYS: &'static [(&'static str, &'static str)] = &[
         ("Tab/↓", "next"),
-        ("Enter", "change password"),
-        ("Ctrl+R", "show password"),
+        ("Enter", "change"),
+        ("Ctrl+R", "show"),
         ("Esc", "cancel"),
         ("F1", "help"),
     ];

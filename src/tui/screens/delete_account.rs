@@ -33,7 +33,7 @@ impl DeleteAccountScreen {
     pub const KEYS: &'static [(&'static str, &'static str)] = &[
         ("Tab/↓", "next"),
         ("Enter", "delete"),
-        ("Ctrl+R", "show password"),
+        ("Ctrl+R", "show"),
         ("Esc", "cancel"),
         ("F1", "help"),
     ];

@@ -9,7 +9,7 @@ pub mod signup;
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
 
 use super::form::{Form, Hint};
 use super::theme::Theme;
@@ -22,8 +22,10 @@ pub const MIN_CARD_WIDTH: u16 = 48;
 /// "› " + the longest label ("Current password") + a space.
 const LABEL_WIDTH: u16 = 2 + 16 + 2;
 
+/// Rows of a field: its own, a message row, and for a new password a meter row and a
+/// second message row (zxcvbn's advice can be long).
 fn field_rows(form: &Form, index: usize) -> u16 {
-    if form.fields[index].meter.is_some() { 3 } else { 2 }
+    if form.fields[index].meter.is_some() { 4 } else { 2 }
 }
 
 /// Card height for a form: a blank row, each field (its row, a meter row for new
@@ -133,9 +135,11 @@ pub fn draw_form(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, form
         };
         if let Some(message) = message {
             let width = row.width.saturating_sub(2);
+            let lines = if labeled.meter.is_some() { 2 } else { 1 };
+            let paragraph = Paragraph::new(message).wrap(Wrap { trim: true });
             frame.render_widget(
-                Paragraph::new(message),
-                Rect::new(row.x + 2, y, width, 1).intersection(inner),
+                paragraph,
+                Rect::new(row.x + 2, y, width, lines).intersection(inner),
             );
         }
     }

@@ -38,8 +38,8 @@ impl SignupScreen {
     pub const TITLE: &'static str = "Sign up";
     pub const KEYS: &'static [(&'static str, &'static str)] = &[
         ("Tab/↓", "next"),
-        ("Enter", "create account"),
-        ("Ctrl+R", "show password"),
+        ("Enter", "create"),
+        ("Ctrl+R", "show"),
         ("Esc", "back"),
         ("F1", "help"),
     ];
