@@ -720,3 +720,95 @@ fn python_bcrypt_hashes_verify_including_72_byte_passwords() {
         assert_eq!(now["users"][format!("py{i}")]["password_hash"], hash.as_str());
     }
 }
+
+// --- The activity log ---
+
+fn events_file(sb: &Sandbox) -> String {
+    std::fs::read_to_string(sb.data.with_file_name("events.jsonl")).unwrap_or_default()
+}
+
+#[test]
+fn log_prints_what_happened_oldest_first() {
+    let sb = Sandbox::new();
+    sb.add("alice", PW).expect_code(0);
+    sb.verify("alice", "not the password").expect_code(1);
+    sb.verify("alice", PW).expect_code(0);
+    sb.run(&["user", "unlock", "alice"]).expect_code(0);
+    let out = sb.run(&["log"]);
+    out.expect_code(0);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let what: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split("  ").last().unwrap().trim())
+        .collect();
+    assert_eq!(
+        what,
+        [
+            "account created by an administrator",
+            "failed login",
+            "logged in",
+            "unlocked by an administrator"
+        ],
+        "{}",
+        out.stdout
+    );
+    assert!(lines.iter().all(|l| l.contains("alice")));
+}
+
+#[test]
+fn log_user_shows_one_account() {
+    let sb = Sandbox::new();
+    sb.add("alice", PW).expect_code(0);
+    sb.add("bob", PW2).expect_code(0);
+    let out = sb.run(&["log", "--user", "Bob"]);
+    out.expect_code(0);
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    assert!(out.stdout.contains("bob"));
+}
+
+#[test]
+fn the_log_file_is_0600_json_lines_without_passwords() {
+    let sb = Sandbox::new();
+    sb.add("alice", PW).expect_code(0);
+    sb.verify("alice", "a wrong guess here").expect_code(1);
+    sb.verify("nobody", "another guess").expect_code(1);
+    let text = events_file(&sb);
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v["at"].as_str().unwrap().ends_with('Z'));
+        assert!(v["event"].is_string() && v["username"].is_string());
+    }
+    assert_eq!(text.lines().count(), 3);
+    for secret in [PW, "a wrong guess", "another guess"] {
+        assert!(!text.contains(secret));
+    }
+    assert_eq!(common::mode(&sb.data.with_file_name("events.jsonl")), 0o600);
+}
+
+#[test]
+fn a_log_that_cannot_be_written_is_reported_and_the_account_is_still_made() {
+    let sb = Sandbox::new();
+    // A directory where the log file should be: appending to it fails.
+    std::fs::create_dir_all(sb.data.with_file_name("events.jsonl")).unwrap();
+    let out = sb.add("alice", PW);
+    out.expect_code(0);
+    assert!(
+        out.stderr.contains("the activity log was not written"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sb.usernames(), ["alice"]);
+}
+
+#[test]
+fn idle_timeout_takes_durations_and_refuses_nonsense() {
+    let sb = Sandbox::new();
+    for ok in ["90s", "15m", "1h", "2m30s", "0", "45"] {
+        sb.run(&["--idle-timeout", ok, "user", "list"]).expect_code(0);
+    }
+    for bad in ["soon", "15x", "m", "-1"] {
+        let out = sb.run(&[&format!("--idle-timeout={bad}"), "user", "list"]);
+        out.expect_code(2);
+        assert!(out.stderr.contains("--idle-timeout"), "{}", out.stderr);
+    }
+}
