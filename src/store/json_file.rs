@@ -342,17 +342,17 @@ fn position(bytes: &[u8], offset: usize, line: usize, column: usize) -> (usize, 
     }
 }
 
-/// Crash injection for the fault tests: with `AUTHTUI_FAULT=<point>` set, a test build
-/// (or one with the `fault-injection` feature) aborts the process at that point of a save.
+/// Crash injection for the fault tests: with `AUTHTUI_TEST_CRASH_AT=<step>` in the
+/// environment, the process aborts at that step of a save (`after-temp-write`,
+/// `after-temp-sync`, `after-rename`, `after-dir-sync`), as a power cut or `kill -9`
+/// would stop it. It is in every build so the tests drive the real binary; it lets a user
+/// do nothing they could not do with `kill -9`.
 mod fault {
-    #[cfg(any(test, feature = "fault-injection"))]
+    pub const VAR: &str = "AUTHTUI_TEST_CRASH_AT";
+
     pub fn point(name: &str) {
-        if std::env::var_os("AUTHTUI_FAULT").is_some_and(|v| v == name) {
+        if std::env::var_os(VAR).is_some_and(|v| v == name) {
             std::process::abort();
         }
     }
-
-    #[cfg(not(any(test, feature = "fault-injection")))]
-    #[inline(always)]
-    pub fn point(_name: &str) {}
 }
