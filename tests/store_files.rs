@@ -526,3 +526,25 @@ fn store_errors_name_the_path() {
         "{\n  \"version\": 1,\n  \"users\": [\n"
     );
 }
+
+/// The `LINE` of the `PATH:LINE:COL:` that `user list` reports for a file.
+fn reported_line(bytes: &[u8]) -> (usize, String) {
+    let sb = Sandbox::with_file(bytes);
+    let out = sb.run(&["user", "list"]);
+    out.expect_code(2);
+    let path = sb.data_str();
+    let line = out.errors()[0].to_owned();
+    let rest = &line[line.find(&path).unwrap() + path.len() + 1..];
+    (rest.split(':').next().unwrap().parse().unwrap(), line)
+}
+
+#[test]
+fn a_bad_entry_is_reported_at_its_own_line() {
+    // Duplicate in the legacy shape: the second "alice" is on line 3.
+    let (line, msg) = reported_line(b"{\n  \"alice\": \"$2b$04$x\",\n  \"alice\": \"$2b$04$y\"\n}");
+    assert_eq!(line, 3, "{msg}");
+    // `users` of the wrong type: it is on line 3, and the key is not unexpected.
+    let (line, msg) = reported_line(b"{\n  \"version\": 1,\n  \"users\": []\n}\n");
+    assert_eq!(line, 3, "{msg}");
+    assert!(!msg.contains("unexpected key"), "{msg}");
+}

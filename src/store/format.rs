@@ -18,7 +18,7 @@ use super::FORMAT_VERSION;
 pub(super) enum Parsed<'de> {
     /// Usernames and the JSON of their records, as found in the file (unsorted).
     Current(Vec<(String, &'de RawValue)>),
-    /// The prototype's flat `{"name": "hash"}`.
+    /// The prototype's flat `{"name": "hash"}`, names unique.
     Legacy(Vec<(String, String)>),
     /// A version this build does not understand.
     Future(u64),
@@ -51,17 +51,28 @@ impl<'de> Visitor<'de> for TopVisitor {
         let mut version: Option<u64> = None;
         let mut users = None;
         let mut legacy: Vec<(String, String)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut unknown_key: Option<String> = None;
 
         while let Some(key) = map.next_key::<String>()? {
+            // Errors are raised as soon as they are seen, so that serde_json reports the
+            // position of the entry at fault.
+            if !seen.insert(key.clone()) {
+                return Err(de::Error::custom(format!("duplicate key \"{key}\"")));
+            }
             // A legacy user may be called "version" or "users": its value is then a hash.
             // Once a newer version is known, the rest is skipped unread: its shape is not ours.
             let skip = version.is_some_and(|v| v != FORMAT_VERSION);
-            match map.next_value_seed(TopValueSeed { skip })? {
-                TopValue::Number(n) if key == "version" => version = Some(n),
-                TopValue::Users(u) if key == "users" => users = Some(u),
+            let role = match key.as_str() {
+                "users" => Role::Users,
+                "version" => Role::Version,
+                _ => Role::Other,
+            };
+            match map.next_value_seed(TopValueSeed { skip, role })? {
+                TopValue::Number(n) => version = Some(n),
+                TopValue::Users(u) => users = Some(u),
                 TopValue::Hash(hash) => legacy.push((key, hash)),
-                _ => {
+                TopValue::Other => {
                     unknown_key.get_or_insert(key);
                 }
             }
@@ -92,8 +103,17 @@ impl<'de> Visitor<'de> for TopVisitor {
     }
 }
 
+/// Which top-level key a value belongs to: it decides which shapes are acceptable.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Users,
+    Version,
+    Other,
+}
+
 struct TopValueSeed {
     skip: bool,
+    role: Role,
 }
 
 impl<'de> DeserializeSeed<'de> for TopValueSeed {
@@ -103,12 +123,25 @@ impl<'de> DeserializeSeed<'de> for TopValueSeed {
         if self.skip {
             IgnoredAny::deserialize(deserializer).map(|_| TopValue::Other)
         } else {
-            deserializer.deserialize_any(TopValueVisitor)
+            deserializer.deserialize_any(TopValueVisitor { role: self.role })
         }
     }
 }
 
-struct TopValueVisitor;
+struct TopValueVisitor {
+    role: Role,
+}
+
+impl TopValueVisitor {
+    /// A value of another shape than the key takes.
+    fn other<'de, E: de::Error>(self) -> Result<TopValue<'de>, E> {
+        match self.role {
+            Role::Users => Err(E::custom("\"users\" must be an object of accounts")),
+            Role::Version => Err(E::custom("\"version\" must be a whole number")),
+            Role::Other => Ok(TopValue::Other),
+        }
+    }
+}
 
 impl<'de> Visitor<'de> for TopValueVisitor {
     type Value = TopValue<'de>;
@@ -118,7 +151,10 @@ impl<'de> Visitor<'de> for TopValueVisitor {
     }
 
     fn visit_u64<E: de::Error>(self, n: u64) -> Result<TopValue<'de>, E> {
-        Ok(TopValue::Number(n))
+        match self.role {
+            Role::Version => Ok(TopValue::Number(n)),
+            _ => self.other(),
+        }
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<TopValue<'de>, E> {
@@ -130,6 +166,10 @@ impl<'de> Visitor<'de> for TopValueVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopValue<'de>, A::Error> {
+        if self.role != Role::Users {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            return self.other();
+        }
         let mut users = Vec::new();
         while let Some(name) = map.next_key::<String>()? {
             users.push((name, map.next_value::<&'de RawValue>()?));
@@ -137,21 +177,22 @@ impl<'de> Visitor<'de> for TopValueVisitor {
         Ok(TopValue::Users(users))
     }
 
-    // Anything else (negative or fractional numbers, arrays, booleans, null) is read and
-    // reported as an unexpected key by the caller.
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<TopValue<'de>, E> {
-        Ok(TopValue::Other)
+        self.other()
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<TopValue<'de>, E> {
-        Ok(TopValue::Other)
+        self.other()
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<TopValue<'de>, E> {
-        Ok(TopValue::Other)
+        self.other()
     }
     fn visit_unit<E: de::Error>(self) -> Result<TopValue<'de>, E> {
-        Ok(TopValue::Other)
+        self.other()
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TopValue<'de>, A::Error> {
+        if self.role != Role::Other {
+            return self.other();
+        }
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(TopValue::Other)
     }

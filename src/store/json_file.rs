@@ -3,7 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -23,39 +23,11 @@ pub struct JsonFile {
     path: PathBuf,
     lock_path: PathBuf,
     temp_path: PathBuf,
-    /// The last file read by `get`, so that the `update` that usually follows (a login
-    /// recording its facts) need not parse the same bytes again. Used only while the file's
-    /// identity (inode, size, times) is unchanged; taken, not copied, by `update`.
-    cached: Mutex<Option<Snapshot>>,
-}
-
-#[derive(Debug)]
-struct Snapshot {
-    stamp: Stamp,
-    users: Users,
-}
-
-/// What identifies one version of the file. Every save is a rename of a new inode, so any
-/// change by another process changes this.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Stamp {
-    dev: u64,
-    ino: u64,
-    len: u64,
-    mtime_ns: i128,
-    ctime_ns: i128,
-}
-
-impl Stamp {
-    fn of(meta: &fs::Metadata) -> Stamp {
-        Stamp {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            len: meta.len(),
-            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-            ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
-        }
-    }
+    /// The accounts last read by `get`, so that the `update` that usually follows (a login
+    /// recording its facts) need not parse and check the same bytes again. Used only if
+    /// the file, re-read under the lock, is byte for byte what was parsed; taken, not
+    /// copied, by `update`.
+    cached: Mutex<Option<Users>>,
 }
 
 impl JsonFile {
@@ -88,9 +60,9 @@ impl JsonFile {
         move |source| StoreError::Io { action, path, source }
     }
 
-    /// Reads and parses the file as it is now. A missing file is an empty store; anything
-    /// unreadable is an error, never an empty store.
-    fn read(&self) -> Result<Option<Snapshot>, StoreError> {
+    /// The file's bytes as they are now; `None` if there is no file. Anything unreadable
+    /// is an error, never an empty store.
+    fn read_bytes(&self) -> Result<Option<Vec<u8>>, StoreError> {
         match fs::symlink_metadata(&self.path) {
             Ok(meta) if meta.file_type().is_symlink() => {
                 return Err(StoreError::Symlink {
@@ -105,7 +77,6 @@ impl JsonFile {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io_error("read", &self.path)(e)),
         };
-        // The stamp of the open file, so it describes exactly the bytes read below.
         let meta = file.metadata().map_err(self.io_error("read", &self.path))?;
         if meta.is_dir() {
             return Err(self.io_error("read", &self.path)(io::Error::new(
@@ -115,11 +86,15 @@ impl JsonFile {
         }
         let mut bytes = Vec::with_capacity(meta.len() as usize);
         io::Read::read_to_end(&mut file, &mut bytes).map_err(self.io_error("read", &self.path))?;
-        let users = self.parse(bytes)?;
-        Ok(Some(Snapshot {
-            stamp: Stamp::of(&meta),
-            users,
-        }))
+        Ok(Some(bytes))
+    }
+
+    /// Reads and parses the file as it is now (a missing file is an empty store).
+    fn read(&self) -> Result<Users, StoreError> {
+        match self.read_bytes()? {
+            Some(bytes) => self.parse(bytes),
+            None => Ok(Users::new()),
+        }
     }
 
     fn parse(&self, bytes: Vec<u8>) -> Result<Users, StoreError> {
@@ -128,17 +103,14 @@ impl JsonFile {
             Ok(Parsed::Legacy(pairs)) => {
                 // The prototype's file: small, and rewritten in the current shape at the
                 // next save, so every record is simply new.
-                let mut users = Users::new();
-                for (name, password_hash) in pairs {
+                let users = pairs.into_iter().map(|(name, password_hash)| {
                     let record = UserRecord {
                         password_hash,
                         ..UserRecord::default()
                     };
-                    if users.insert(name.clone(), record).is_some() {
-                        return Err(self.corrupt_at(&bytes, 0, format!("duplicate username \"{name}\"")));
-                    }
-                }
-                return Ok(users);
+                    (name, record)
+                });
+                return Ok(users.collect());
             }
             Ok(Parsed::Future(found)) => {
                 return Err(StoreError::UnsupportedVersion {
@@ -296,26 +268,26 @@ impl JsonFile {
 
 impl UserStore for JsonFile {
     fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        let snapshot = self.read()?;
-        let record = snapshot.as_ref().and_then(|s| s.users.get(username));
-        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = snapshot;
+        let users = self.read()?;
+        let record = users.get(username);
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(users);
         Ok(record)
     }
 
     fn all(&self) -> Result<UserMap, StoreError> {
-        Ok(self.read()?.map(|s| s.users.to_map()).unwrap_or_default())
+        Ok(self.read()?.to_map())
     }
 
     fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError> {
         let _lock = self.lock()?;
         let cached = self.cached.lock().unwrap_or_else(|p| p.into_inner()).take();
-        // Re-read under the lock (never write from a stale copy), unless the file is
-        // provably the one just parsed.
-        let current = match (cached, fs::metadata(&self.path)) {
-            (Some(snapshot), Ok(meta)) if snapshot.stamp == Stamp::of(&meta) => Some(snapshot),
-            _ => self.read()?,
+        // Re-read under the lock (never write from a stale copy). Parsing and checking is
+        // skipped only when the bytes are exactly those the cached accounts came from.
+        let mut users = match (self.read_bytes()?, cached) {
+            (Some(bytes), Some(cached)) if cached.is_read_from(&bytes) => cached,
+            (Some(bytes), _) => self.parse(bytes)?,
+            (None, _) => Users::new(),
         };
-        let mut users = current.map(|s| s.users).unwrap_or_default();
         if change(&mut users) == Change::Save {
             self.save(&users)?;
         }

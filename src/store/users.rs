@@ -63,6 +63,11 @@ impl Users {
         }
     }
 
+    /// True if these accounts are, unchanged, what was parsed from exactly `bytes`.
+    pub(super) fn is_read_from(&self, bytes: &[u8]) -> bool {
+        self.changes.is_empty() && self.base.as_ref().is_some_and(|b| b.bytes == bytes)
+    }
+
     pub fn get(&self, name: &str) -> Option<UserRecord> {
         match self.changes.get(name) {
             Some(change) => change.clone(),
