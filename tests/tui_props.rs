@@ -2,12 +2,13 @@
 //! reaches the screen. Auth commands run for real (memory store, cost 4), so sequences
 //! reach the Dashboard and back.
 
-use authtui::auth::{Cost, FakeClock, Password, Service, Session};
+use authtui::auth::{Cost, FakeClock, Password, Service};
 use authtui::store::MemoryStore;
-use authtui::tui::app::{Cmd, Context, Model, Msg, Outcome, Welcome, update};
+use authtui::tui::app::{Context, Model, Msg, update};
 use authtui::tui::screens::dashboard::TimeZone;
 use authtui::tui::theme::Theme;
 use authtui::tui::view::view;
+use authtui::tui::worker::perform;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use proptest::prelude::*;
 use ratatui::Terminal;
@@ -89,65 +90,13 @@ fn screen_text(terminal: &Terminal<TestBackend>) -> String {
     text
 }
 
-fn welcome(session: Session) -> Welcome {
-    Welcome {
-        session,
-        events: Vec::new(),
-    }
-}
-
+/// Feeds a message to the app, doing any command it asks for as the worker would.
 fn run(service: &Service, model: &mut Model, msg: Msg) {
     let mut pending = vec![msg];
     while let Some(msg) = pending.pop() {
-        let Some(cmd) = update(model, msg) else { continue };
-        let (id, outcome) = match cmd {
-            Cmd::Login {
-                id,
-                username,
-                password,
-            } => (
-                id,
-                Outcome::LoggedIn(service.login(&username, &password).map(welcome)),
-            ),
-            Cmd::Signup {
-                id,
-                username,
-                password,
-            } => (
-                id,
-                Outcome::SignedUp(service.signup(&username, &password).map(welcome)),
-            ),
-            Cmd::ChangePassword {
-                id,
-                session,
-                current,
-                new,
-            } => (
-                id,
-                Outcome::PasswordChanged(
-                    service
-                        .change_password(&session, &current, &new)
-                        .map(|()| Vec::new()),
-                ),
-            ),
-            Cmd::DeleteAccount {
-                id,
-                session,
-                password,
-            } => (
-                id,
-                Outcome::AccountDeleted(service.delete_account(&session, &password)),
-            ),
-            Cmd::Logout { session, reason } => {
-                service.logout(&session, reason);
-                continue;
-            }
-        };
-        pending.push(Msg::Done {
-            id,
-            outcome,
-            log_failures: Vec::new(),
-        });
+        if let Some(cmd) = update(model, msg) {
+            pending.extend(perform(service, cmd));
+        }
     }
 }
 

@@ -388,9 +388,11 @@ impl Service {
         let now = self.clock.now();
         let verified = self.verify_session_password(session, current, now)?;
         let hash = hashing::hash(&new, self.cost).map_err(AuthError::Hash)?;
-        self.replace_hash(&verified, |record| {
-            record.password_hash = hash.clone();
-            throttle::reset(record);
+        self.update_verified(&verified, |users, key| {
+            if let Some(record) = users.get_mut(key) {
+                record.password_hash.clone_from(&hash);
+                throttle::reset(record);
+            }
         })?;
         self.record(EventKind::PasswordChanged, name.as_str());
         Ok(())
@@ -401,19 +403,9 @@ impl Service {
     pub fn delete_account(&self, session: &Session, password: &Password) -> Result<(), AuthError> {
         let now = self.clock.now();
         let verified = self.verify_session_password(session, password, now)?;
-        let mut outcome = Err(AuthError::AccountGone);
-        self.store.update(&mut |users| match users.get(&verified.key) {
-            Some(r) if r.password_hash == verified.record.password_hash => {
-                users.remove(&verified.key);
-                outcome = Ok(());
-                Change::Save
-            }
-            Some(_) => {
-                outcome = Err(AuthError::WrongPassword);
-                Change::Keep
-            }
-            None => Change::Keep,
-        })?;
+        let outcome = self.update_verified(&verified, |users, key| {
+            users.remove(key);
+        });
         if outcome.is_ok() {
             self.record(EventKind::AccountDeleted, session.username().as_str());
         }
@@ -442,22 +434,26 @@ impl Service {
             })
     }
 
-    /// Saves a change to a verified account, provided its hash is still the one verified.
-    fn replace_hash(&self, verified: &Verified, apply: impl Fn(&mut UserRecord)) -> Result<(), AuthError> {
+    /// Saves a change to a verified account, provided its hash is still the one verified
+    /// (else the password checked is no longer the account's).
+    fn update_verified(
+        &self,
+        verified: &Verified,
+        apply: impl Fn(&mut Users, &str),
+    ) -> Result<(), AuthError> {
         let mut outcome = Err(AuthError::AccountGone);
-        self.store
-            .update(&mut |users| match users.get_mut(&verified.key) {
-                Some(r) if r.password_hash == verified.record.password_hash => {
-                    apply(r);
-                    outcome = Ok(());
-                    Change::Save
-                }
-                Some(_) => {
-                    outcome = Err(AuthError::WrongPassword);
-                    Change::Keep
-                }
-                None => Change::Keep,
-            })?;
+        self.store.update(&mut |users| match users.get(&verified.key) {
+            Some(r) if r.password_hash == verified.record.password_hash => {
+                apply(users, &verified.key);
+                outcome = Ok(());
+                Change::Save
+            }
+            Some(_) => {
+                outcome = Err(AuthError::WrongPassword);
+                Change::Keep
+            }
+            None => Change::Keep,
+        })?;
         outcome
     }
 

@@ -11,7 +11,7 @@ pub mod form;
 pub mod screens;
 pub mod theme;
 pub mod view;
-mod worker;
+pub mod worker;
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;

@@ -26,7 +26,7 @@ impl Worker {
             .name("auth-worker".into())
             .spawn(move || {
                 for cmd in inbox {
-                    if let Some(msg) = run(&service, cmd)
+                    if let Some(msg) = perform(&service, cmd)
                         && results.send(msg).is_err()
                     {
                         break;
@@ -60,7 +60,9 @@ impl Worker {
     }
 }
 
-fn run(service: &Service, cmd: Cmd) -> Option<Msg> {
+/// Does one command as the worker thread does, and returns the message it sends back
+/// (none for a logout). Public so that tests can run the app without threads.
+pub fn perform(service: &Service, cmd: Cmd) -> Option<Msg> {
     let (id, outcome) = match cmd {
         Cmd::Login {
             id,
