@@ -115,6 +115,15 @@ impl EventLog for EventFile {
     fn append(&self, event: &Event) -> Result<(), StoreError> {
         let mut line = serde_json::to_vec(event).map_err(|e| self.io("write")(e.into()))?;
         line.push(b'\n');
+        // Before any account exists there is no data directory, and nothing worth a log
+        // (a failed login against an empty store): reads must not create files.
+        if self
+            .path
+            .parent()
+            .is_some_and(|d| !d.as_os_str().is_empty() && !d.is_dir())
+        {
+            return Ok(());
+        }
         let mut file = OpenOptions::new()
             .append(true)
             .create(true)
@@ -261,6 +270,14 @@ mod tests {
         let times: Vec<i64> = recent.iter().map(|e| e.at.timestamp()).collect();
         assert_eq!(times, [4900, 4800, 4700, 4600, 4500]);
         assert_eq!(log.recent("nobody", 5).unwrap(), []);
+    }
+
+    #[test]
+    fn no_directory_no_log_and_no_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventFile::new(dir.path().join("new/authtui/events.jsonl"));
+        log.append(&event(1, EventKind::LoginFailure, "nobody")).unwrap();
+        assert!(!dir.path().join("new").exists());
     }
 
     #[test]
