@@ -20,5 +20,6 @@
 
 pub mod auth;
 pub mod cli;
+pub mod printable;
 pub mod store;
 pub mod tui;

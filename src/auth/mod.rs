@@ -42,9 +42,9 @@ pub enum AuthError {
     Username(#[from] UsernameError),
     #[error(transparent)]
     Policy(#[from] PolicyError),
-    #[error("Username {0} is already taken")]
+    #[error("Username {} is already taken", crate::printable::name(.0))]
     UsernameTaken(String),
-    #[error("No account named {0}")]
+    #[error("No account named {}", crate::printable::name(.0))]
     NoSuchUser(String),
     #[error("Current password is incorrect")]
     WrongPassword,
@@ -53,7 +53,8 @@ pub enum AuthError {
     #[error("This account no longer exists")]
     AccountGone,
     #[error(
-        "The stored password hash of {username} is unusable ({source}); set a new one with `authtui user passwd {username}`"
+        "The stored password hash of {name} is unusable ({source}); set a new one with `authtui user passwd {name}`",
+        name = crate::printable::name(username)
     )]
     BadStoredHash { username: String, source: HashError },
     #[error(transparent)]

@@ -33,7 +33,8 @@ pub fn write_table(out: &mut impl Write, accounts: &[Account], path: &Path) -> i
         .iter()
         .map(|a| {
             [
-                a.username.clone(),
+                // Names from a file may be anything: printable, and at most a column wide.
+                crate::printable::printable(&a.username, 32),
                 local(a.created_at),
                 local(a.last_login_at),
                 a.failed_attempts.to_string(),
@@ -99,7 +100,8 @@ pub fn write_json(out: &mut impl Write, accounts: &[Account]) -> io::Result<()> 
 pub fn write_events(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
     for e in events {
         let at = e.at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S");
-        writeln!(out, "{at}  {:<16}  {}", e.username, e.event.describe())?;
+        let name = crate::printable::printable(&e.username, 32);
+        writeln!(out, "{at}  {name:<16}  {}", e.event.describe())?;
     }
     Ok(())
 }

@@ -119,11 +119,7 @@ impl JsonFile {
                 });
             }
             Err(e) => {
-                let mut reason = e.to_string();
-                // serde_json appends " at line L column C"; we give the position our way.
-                if let Some(cut) = reason.rfind(" at line ") {
-                    reason.truncate(cut);
-                }
+                let mut reason = reason_of(&e);
                 if bytes.iter().all(u8::is_ascii_whitespace) {
                     reason = "the file is empty".to_owned();
                 }
@@ -147,10 +143,7 @@ impl JsonFile {
             .collect();
         for (_, range) in &index {
             if let Err(e) = serde_json::from_slice::<UserRecord>(&bytes[range.clone()]) {
-                let mut reason = e.to_string();
-                if let Some(cut) = reason.rfind(" at line ") {
-                    reason.truncate(cut);
-                }
+                let reason = reason_of(&e);
                 let (line, column) = position(&bytes, range.start, e.line(), e.column());
                 return Err(StoreError::Corrupt {
                     path: self.path.clone(),
@@ -164,7 +157,8 @@ impl JsonFile {
         index.sort_by(|a, b| a.0.cmp(&b.0));
         if let Some(pair) = index.windows(2).find(|w| w[0].0 == w[1].0) {
             let at = pair[0].1.start.max(pair[1].1.start);
-            return Err(self.corrupt_at(&bytes, at, format!("duplicate username \"{}\"", pair[0].0)));
+            let name = crate::printable::name(&pair[0].0);
+            return Err(self.corrupt_at(&bytes, at, format!("duplicate username \"{name}\"")));
         }
         Ok(Users::from_base(Base {
             bytes,
@@ -298,6 +292,16 @@ impl UserStore for JsonFile {
     fn location(&self) -> String {
         self.path.display().to_string()
     }
+}
+
+/// serde_json's message without its " at line L column C" (the position is given our
+/// way), printable and short: it may quote a key from the file.
+fn reason_of(e: &serde_json::Error) -> String {
+    let mut reason = e.to_string();
+    if let Some(cut) = reason.rfind(" at line ") {
+        reason.truncate(cut);
+    }
+    crate::printable::printable(&reason, 200)
 }
 
 /// The 1-based line and column of a position given relative to the value at `offset`

@@ -58,6 +58,8 @@ pub fn fixture_vectors(name: &str) -> Vec<(String, String, bool)> {
 pub struct Output {
     /// The exit code; `None` if a signal ended it.
     pub code: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
     pub stdout: String,
     pub stderr: String,
 }
@@ -72,6 +74,19 @@ impl Output {
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Self {
         assert_eq!(self.code, Some(code), "unexpected exit code: {self:#?}");
+        self
+    }
+
+    /// Panics unless the child ended on its own (no signal: no abort, no stack overflow)
+    /// without a panic message.
+    #[track_caller]
+    pub fn expect_no_panic(&self) -> &Self {
+        assert!(
+            self.code.is_some(),
+            "killed by signal {:?}: {self:#?}",
+            self.signal
+        );
+        assert!(!self.stderr.contains("panicked"), "it panicked: {self:#?}");
         self
     }
 }
@@ -129,6 +144,18 @@ impl Sandbox {
         cmd
     }
 
+    /// [`Sandbox::command`] run through `sh` with core dumps off (`ulimit -c 0`, then
+    /// `exec`, so the child is still authtui itself): for children that are meant to abort.
+    pub fn command_without_core_dumps(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", "ulimit -c 0 && exec \"$0\" \"$@\"", bin(), "--data-file"])
+            .arg(&self.data)
+            .args(["--cost", "4"])
+            .args(args);
+        self.isolate(&mut cmd);
+        cmd
+    }
+
     /// The same environment, but no options added: for tests of the options themselves.
     pub fn bare_command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(bin());
@@ -140,7 +167,7 @@ impl Sandbox {
     fn isolate(&self, cmd: &mut Command) {
         cmd.env_remove("AUTHTUI_DATA_FILE")
             .env_remove("AUTHTUI_BCRYPT_COST")
-            .env_remove("AUTHTUI_FAULT")
+            .env_remove("AUTHTUI_TEST_CRASH_AT")
             .env("XDG_DATA_HOME", self.xdg())
             .env("HOME", self.dir.path().join("home"))
             .stdin(Stdio::null())
@@ -209,7 +236,12 @@ impl Sandbox {
 }
 
 /// Runs a prepared command to completion within [`TIMEOUT`], feeding `input` to its stdin.
-pub fn run(mut cmd: Command, input: Option<&[u8]>) -> Output {
+pub fn run(cmd: Command, input: Option<&[u8]>) -> Output {
+    run_with_timeout(cmd, input, TIMEOUT)
+}
+
+/// [`run`] with another time limit: kills the child and panics if it outlives `timeout`.
+pub fn run_with_timeout(mut cmd: Command, input: Option<&[u8]>, timeout: Duration) -> Output {
     if input.is_some() {
         cmd.stdin(Stdio::piped());
     }
@@ -219,7 +251,7 @@ pub fn run(mut cmd: Command, input: Option<&[u8]>) -> Output {
         // A child that exits before reading all of it closes the pipe: not our failure.
         let _ = stdin.write_all(input);
     }
-    wait_with_timeout(child, TIMEOUT)
+    wait_with_timeout(child, timeout)
 }
 
 /// Waits for a child whose stdin is already dealt with, collecting its output; kills it
@@ -242,6 +274,7 @@ pub fn wait_with_timeout(mut child: Child, timeout: Duration) -> Output {
     };
     Output {
         code: status.code(),
+        signal: std::os::unix::process::ExitStatusExt::signal(&status),
         stdout: stdout.join().unwrap(),
         stderr: stderr.join().unwrap(),
     }
@@ -261,4 +294,42 @@ fn reader(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String
 pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// The crash hook's environment variable (src/store/json_file.rs): the process aborts at
+/// the named step of a save.
+pub const CRASH_AT: &str = "AUTHTUI_TEST_CRASH_AT";
+/// The steps of a save the hook can abort at, in the order a save passes them.
+pub const CRASH_STEPS: [&str; 4] = [
+    "after-temp-write",
+    "after-temp-sync",
+    "after-rename",
+    "after-dir-sync",
+];
+/// SIGABRT, what `std::process::abort` ends a process with.
+pub const SIGABRT: i32 = 6;
+
+/// The cost-4 hash of [`PW`] made by Python's bcrypt (a fixture).
+pub fn pw_hash() -> String {
+    let (password, hash, _) = &fixture_vectors("python-bcrypt.json")[0];
+    assert_eq!(password, PW);
+    hash.clone()
+}
+
+/// A current-format `users.json` (compact JSON) holding `names`, each with
+/// password [`PW`]: hundreds of accounts without hashing any.
+pub fn users_file<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Vec<u8> {
+    let hash = pw_hash();
+    let users: serde_json::Map<String, serde_json::Value> = names
+        .into_iter()
+        .map(|n| {
+            let record = serde_json::json!({ "password_hash": hash, "created_at": "2026-01-02T03:04:05Z" });
+            (n.as_ref().to_owned(), record)
+        })
+        .collect();
+    let mut bytes = serde_json::json!({ "version": 1, "users": users })
+        .to_string()
+        .into_bytes();
+    bytes.push(b'\n');
+    bytes
 }
