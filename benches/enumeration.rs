@@ -1,0 +1,460 @@
+//! Enumeration timing (issue 5, section 2): does a login take as long for a username that
+//! does not exist as for a wrong password of one that does? If not, the time of a failed
+//! login tells an attacker which names have accounts. Target: medians over 50 tries of each
+//! kind within 5% of each other. A benchmark with its figure, not a pass/fail test: the
+//! machines are shared and noisy.
+//!
+//! Run: `cargo bench --bench enumeration` (costs 10 and 12, at 1,000, 10,000 and 100,000
+//! users), or choose:
+//!
+//! ```text
+//! cargo bench --bench enumeration -- 10000
+//! AUTHTUI_BENCH_COSTS=12 AUTHTUI_BENCH_N=100k AUTHTUI_BENCH_TRIES=50 cargo bench --bench enumeration
+//! ```
+//!
+//! Every try goes through `Service::login` over `users.json` and `events.jsonl` in a
+//! temporary directory (`authtui::cli::open_service`: what the app and `authtui verify`
+//! use). See `bench/README.md`.
+
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use authtui::auth::{AuthError, Cost, Password};
+use authtui::cli::open_service;
+use authtui::store::{JsonFile, UserStore};
+
+const DEFAULT_SIZES: [usize; 3] = [1_000, 10_000, 100_000];
+const DEFAULT_COSTS: [u32; 2] = [10, 12];
+const DEFAULT_TRIES: usize = 50;
+const PASSWORD: &str = "correct horse battery staple";
+const WRONG: &str = "correct horse battery stapler";
+const TARGET_PERCENT: f64 = 5.0;
+
+fn main() {
+    // `cargo test --benches` runs this binary without `--bench`: a smoke run only.
+    let smoke = !std::env::args().any(|a| a == "--bench") && sizes_asked().is_none();
+    let sizes = if smoke {
+        vec![100]
+    } else {
+        sizes_asked().unwrap_or_else(|| DEFAULT_SIZES.to_vec())
+    };
+    let costs = if smoke { vec![4] } else { costs() };
+    let tries = if smoke {
+        4
+    } else {
+        env_usize("AUTHTUI_BENCH_TRIES").unwrap_or(DEFAULT_TRIES).max(2)
+    };
+    if smoke {
+        println!("(not run by `cargo bench`: a smoke run only, at cost 4; the figures mean little)");
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("authtui-bench-")
+        .tempdir()
+        .expect("create a temporary directory");
+
+    println!("authtui enumeration: a login for an unknown user against a wrong password");
+    println!("machine: {}", machine());
+    println!("files in: {}", dir.path().display());
+    println!(
+        "costs: {}; sizes: {}; {tries} tries of each kind, interleaved, after one warm-up pair",
+        costs.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+        sizes
+            .iter()
+            .map(|n| group(*n as u64))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!();
+
+    let started = Instant::now();
+    let mut rows = Vec::new();
+    for &cost in &costs {
+        let hash = bcrypt::hash(PASSWORD, cost).expect("bcrypt hash");
+        for &n in &sizes {
+            let row = measure(dir.path(), n, cost, tries, &hash);
+            eprintln!(
+                "  measured cost {cost} at {} users in {:.1} s",
+                group(n as u64),
+                row.wall.as_secs_f64()
+            );
+            rows.push(row);
+        }
+    }
+
+    println!();
+    print_table_of(&rows);
+    println!();
+    for r in &rows {
+        let diff = percent(&r.wrong, &r.unknown);
+        println!(
+            "cost {}, {} users: wrong password {:+.1}% against unknown user (target within {TARGET_PERCENT}%): {}",
+            r.cost,
+            group(r.n as u64),
+            diff,
+            if diff.abs() < TARGET_PERCENT {
+                "met"
+            } else {
+                "MISSED"
+            }
+        );
+    }
+    println!("\ntotal {:.1} s", started.elapsed().as_secs_f64());
+}
+
+struct Row {
+    n: usize,
+    cost: u32,
+    bcrypt: Vec<Duration>,
+    unknown: Vec<Duration>,
+    wrong: Vec<Duration>,
+    /// The unknown-user tries split in two halves by alternate blocks of two pairs, each
+    /// with as many tries before as after a wrong one: a measure of the noise alone.
+    unknown_a: Vec<Duration>,
+    unknown_b: Vec<Duration>,
+    /// `Service::unlock` after each wrong try (untimed for the tries): a read and a save.
+    unlock: Vec<Duration>,
+    wall: Duration,
+}
+
+fn measure(dir: &Path, n: usize, cost: u32, tries: usize, hash: &str) -> Row {
+    let started = Instant::now();
+    let case_dir = dir.join(format!("cost{cost}-n{n}"));
+    fs::create_dir(&case_dir).expect("create the case directory");
+    let path = case_dir.join("users.json");
+    write_users_file(&path, n, hash);
+    let service = open_service(&path, Cost::new(cost).expect("a valid cost"));
+    let known = username(n / 2);
+    // Sorts beside the known name, so that the look-up is as deep for both.
+    let unknown = format!("{known}x");
+    let wrong = Password::from(WRONG);
+    let right = Password::from(PASSWORD);
+    // The right password works (untimed), so that a wrong one is wrong only by its text.
+    service.login(&known, &right).expect("the known user logs in");
+
+    let mut row = Row {
+        n,
+        cost,
+        bcrypt: Vec::new(),
+        unknown: Vec::new(),
+        wrong: Vec::new(),
+        unknown_a: Vec::new(),
+        unknown_b: Vec::new(),
+        unlock: Vec::new(),
+        wall: Duration::ZERO,
+    };
+
+    // Pair 0 is a warm-up. The two kinds alternate in the order U W, W U, U W, … so that
+    // drift, and whatever the previous try left in the caches, falls on both alike.
+    for pair in 0..=tries {
+        let keep = pair > 0;
+        let order = if pair % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for is_wrong in order {
+            let name = if is_wrong { &known } else { &unknown };
+            let t = Instant::now();
+            let result = service.login(name, &wrong);
+            let time = t.elapsed();
+            match result {
+                Err(AuthError::InvalidCredentials) => {}
+                Err(e) => panic!("{name}: expected invalid credentials, got: {e}"),
+                Ok(_) => panic!("{name}: a wrong password logged in"),
+            }
+            if is_wrong {
+                // A wrong password counts a failure, and five lock the account: clear it
+                // (a read and a save), outside the timed part.
+                let t = Instant::now();
+                service.unlock(&known).expect("unlock");
+                if keep {
+                    row.unlock.push(t.elapsed());
+                    row.wrong.push(time);
+                }
+            } else if keep {
+                row.unknown.push(time);
+                if (pair / 2) % 2 == 0 {
+                    row.unknown_a.push(time);
+                } else {
+                    row.unknown_b.push(time);
+                }
+            }
+        }
+        // The baseline, every other pair.
+        if keep && pair % 2 == 0 {
+            let t = Instant::now();
+            let ok = bcrypt::verify(PASSWORD, hash).expect("bcrypt verify");
+            row.bcrypt.push(t.elapsed());
+            assert!(ok);
+        }
+    }
+
+    let record = JsonFile::new(&path)
+        .get(&known)
+        .expect("read back")
+        .expect("the user is there");
+    assert_eq!(record.failed_attempts, 0, "every failure was cleared");
+    let failures = service
+        .events(Some(&known))
+        .expect("read the log")
+        .iter()
+        .filter(|e| e.event == authtui::store::EventKind::LoginFailure)
+        .count();
+    assert_eq!(failures, tries + 1, "every wrong try was logged as a failure");
+    fs::remove_dir_all(&case_dir).expect("remove the case directory");
+    row.wall = started.elapsed();
+    row
+}
+
+// --- The N-user file ---
+
+fn username(i: usize) -> String {
+    format!("user{i:07}")
+}
+
+fn initial_login_count(i: usize) -> u64 {
+    (i as u64 * 7919) % 400 + 1
+}
+
+/// A time in 2025-2026 drawn from `i`, in the form the store writes.
+fn timestamp(i: usize, salt: usize) -> String {
+    let x = i
+        .wrapping_mul(2_654_435_761)
+        .wrapping_add(salt.wrapping_mul(40_503));
+    format!(
+        "{}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        2025 + salt % 2,
+        1 + x % 12,
+        1 + (x / 12) % 28,
+        (x / 336) % 24,
+        (x / 8064) % 60,
+        (x / 483_840) % 60
+    )
+}
+
+/// `users.json` as a store in use would have it (the same shape as `store_growth`'s).
+fn write_users_file(path: &Path, n: usize, hash: &str) {
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path).expect("create users.json"));
+    out.write_all(br#"{"version":1,"users":{"#).unwrap();
+    let mut entry = String::with_capacity(512);
+    for i in 0..n {
+        entry.clear();
+        if i > 0 {
+            entry.push(',');
+        }
+        let _ = write!(
+            entry,
+            r#""{}":{{"password_hash":"{hash}","created_at":"{}","last_login_at":"{}","previous_login_at":"{}","login_count":{}"#,
+            username(i),
+            timestamp(i, 0),
+            timestamp(i, 3),
+            timestamp(i, 1),
+            initial_login_count(i),
+        );
+        if i % 50 == 49 {
+            entry.push_str(r#","failed_attempts":1"#);
+        }
+        entry.push('}');
+        out.write_all(entry.as_bytes()).unwrap();
+    }
+    out.write_all(b"}}\n").unwrap();
+    out.into_inner()
+        .expect("flush users.json")
+        .sync_all()
+        .expect("fsync users.json");
+}
+
+// --- Settings and the machine ---
+
+fn sizes_asked() -> Option<Vec<usize>> {
+    let from_args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .map(|a| parse_size(&a))
+        .collect();
+    if !from_args.is_empty() {
+        return Some(from_args);
+    }
+    match std::env::var("AUTHTUI_BENCH_N") {
+        Ok(list) if !list.trim().is_empty() => Some(list.split(',').map(parse_size).collect()),
+        _ => None,
+    }
+}
+
+fn costs() -> Vec<u32> {
+    match std::env::var("AUTHTUI_BENCH_COSTS") {
+        Ok(list) if !list.trim().is_empty() => list
+            .split(',')
+            .map(|c| {
+                let cost = c.trim().parse().ok().and_then(|c| Cost::new(c).ok());
+                cost.unwrap_or_else(|| panic!("AUTHTUI_BENCH_COSTS: {c:?} is not a cost 4-20"))
+                    .get()
+            })
+            .collect(),
+        _ => DEFAULT_COSTS.to_vec(),
+    }
+}
+
+fn parse_size(s: &str) -> usize {
+    let clean: String = s.trim().chars().filter(|c| *c != '_').collect();
+    let (digits, factor) = match clean.strip_suffix(['k', 'K']) {
+        Some(d) => (d, 1_000),
+        None => match clean.strip_suffix(['m', 'M']) {
+            Some(d) => (d, 1_000_000),
+            None => (clean.as_str(), 1),
+        },
+    };
+    match digits.parse::<usize>() {
+        Ok(n) if n > 0 => n * factor,
+        _ => panic!("not a number of users: {s:?} (e.g. 1000, 10k, 1M)"),
+    }
+}
+
+fn env_usize(name: &str) -> Option<usize> {
+    let value = std::env::var(name).ok()?;
+    Some(
+        value
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value:?} is not a whole number")),
+    )
+}
+
+fn machine() -> String {
+    let model = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!(
+        "{model}, {cpus} CPUs (nproc), {} {}",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
+// --- Summaries and the table ---
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The q-quantile (0.5: the median), interpolated between the two nearest samples.
+fn quantile(xs: &[Duration], q: f64) -> f64 {
+    let mut v: Vec<f64> = xs.iter().copied().map(ms).collect();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let at = q * (v.len() - 1) as f64;
+    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (at - lo as f64)
+}
+
+fn median(xs: &[Duration]) -> f64 {
+    quantile(xs, 0.5)
+}
+
+/// How much the median of `a` is above that of `b`, in % of `b`'s.
+fn percent(a: &[Duration], b: &[Duration]) -> f64 {
+    (median(a) / median(b) - 1.0) * 100.0
+}
+
+fn fmt_ms(x: f64) -> String {
+    if x.abs() < 10.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
+/// "median (p25-p75)".
+fn med_iqr(xs: &[Duration]) -> String {
+    format!(
+        "{} ({}-{})",
+        fmt_ms(median(xs)),
+        fmt_ms(quantile(xs, 0.25)),
+        fmt_ms(quantile(xs, 0.75))
+    )
+}
+
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn print_table_of(rows: &[Row]) {
+    println!("Failed logins, ms as median (25th-75th percentile):");
+    let headers = [
+        "cost",
+        "N users",
+        "bare bcrypt ms",
+        "unknown user ms",
+        "wrong password ms",
+        "wrong - unknown ms",
+        "difference %",
+        "noise: A/A split %",
+        "unlock ms",
+    ];
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.cost.to_string(),
+                group(r.n as u64),
+                med_iqr(&r.bcrypt),
+                med_iqr(&r.unknown),
+                med_iqr(&r.wrong),
+                fmt_ms(median(&r.wrong) - median(&r.unknown)),
+                format!("{:+.1}", percent(&r.wrong, &r.unknown)),
+                format!("{:+.1}", percent(&r.unknown_a, &r.unknown_b)),
+                med_iqr(&r.unlock),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|c| {
+            table
+                .iter()
+                .map(|r| r[c].len())
+                .chain([headers[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:>w$}"))
+            .collect();
+        println!("| {} |", padded.join(" | "));
+    };
+    line(headers.iter().map(|h| h.to_string()).collect());
+    println!(
+        "|{}|",
+        widths
+            .iter()
+            .map(|w| format!("{}:", "-".repeat(w + 1)))
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    for r in table {
+        line(r);
+    }
+}
