@@ -581,3 +581,59 @@ mod events {
         assert!(s.take_log_failures().len() == 1 && s.take_log_failures().is_empty());
     }
 }
+
+mod timing {
+    use super::*;
+    use crate::store::{UserMap, Users};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A store that counts saves, to compare the work of two paths.
+    #[derive(Default)]
+    struct CountingStore {
+        inner: MemoryStore,
+        saves: AtomicUsize,
+    }
+
+    impl UserStore for CountingStore {
+        fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+            self.inner.get(username)
+        }
+        fn all(&self) -> Result<UserMap, StoreError> {
+            self.inner.all()
+        }
+        fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError> {
+            self.inner.update(&mut |users| {
+                let result = change(users);
+                if result == Change::Save {
+                    self.saves.fetch_add(1, Ordering::SeqCst);
+                }
+                result
+            })
+        }
+        fn location(&self) -> String {
+            "counting".into()
+        }
+    }
+
+    #[test]
+    fn an_unknown_name_costs_the_same_save_as_a_wrong_password() {
+        let store = std::sync::Arc::new(CountingStore::default());
+        let s = Service::new(store.clone(), cost4());
+        s.create_account("alice", &GOOD.into()).unwrap();
+        let saves = || store.saves.load(Ordering::SeqCst);
+        let before = saves();
+        s.login("alice", &"wrong password here".into()).unwrap_err();
+        let wrong = saves() - before;
+        let before = saves();
+        s.login("nobody", &"wrong password here".into()).unwrap_err();
+        let unknown = saves() - before;
+        assert_eq!((wrong, unknown), (1, 1));
+    }
+
+    #[test]
+    fn an_empty_store_is_not_written_by_a_failed_login() {
+        let (s, _) = service();
+        s.login("nobody", &GOOD.into()).unwrap_err();
+        assert!(s.list().unwrap().is_empty());
+    }
+}

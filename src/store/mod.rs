@@ -120,3 +120,22 @@ pub trait UserStore: Send + Sync {
     /// Where the accounts are kept, for people to read (a path, or "memory").
     fn location(&self) -> String;
 }
+
+/// A shared store is a store: a program can keep a handle on what its `Service` uses.
+impl<T: UserStore + ?Sized> UserStore for std::sync::Arc<T> {
+    fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        (**self).get(username)
+    }
+
+    fn all(&self) -> Result<UserMap, StoreError> {
+        (**self).all()
+    }
+
+    fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError> {
+        (**self).update(change)
+    }
+
+    fn location(&self) -> String {
+        (**self).location()
+    }
+}
