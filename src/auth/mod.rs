@@ -483,13 +483,7 @@ impl Service {
             // A wrong password saves the failure count; an unknown name costs the same
             // save (of the accounts unchanged), or its time would tell that the name does
             // not exist. An empty store has no names to tell about, and stays unwritten.
-            self.store.update(&mut |users| {
-                if users.is_empty() {
-                    Change::Keep
-                } else {
-                    Change::Save
-                }
-            })?;
+            self.store.rewrite()?;
             return Err(Refusal::Missing);
         };
         let bad_hash = |source| {

@@ -248,9 +248,11 @@ impl JsonFile {
             .open(&self.temp_path)
             .map_err(self.io_error("create", &self.temp_path))?;
         let mut out = BufWriter::with_capacity(1 << 16, file);
-        users
-            .write_file(&mut out, FORMAT_VERSION)
-            .map_err(self.io_error("write", &self.temp_path))?;
+        match users.unchanged_bytes() {
+            Some(bytes) => io::Write::write_all(&mut out, bytes),
+            None => users.write_file(&mut out, FORMAT_VERSION),
+        }
+        .map_err(self.io_error("write", &self.temp_path))?;
         let file = out
             .into_inner()
             .map_err(|e| e.into_error())
@@ -291,6 +293,20 @@ impl UserStore for JsonFile {
 
     fn location(&self) -> String {
         self.path.display().to_string()
+    }
+
+    fn rewrite(&self) -> Result<(), StoreError> {
+        // No file, no accounts: and taking the lock would create the directory.
+        if !self.path.exists() {
+            return Ok(());
+        }
+        self.update(&mut |users| {
+            if users.is_empty() {
+                Change::Keep
+            } else {
+                Change::Save
+            }
+        })
     }
 }
 

@@ -119,6 +119,19 @@ pub trait UserStore: Send + Sync {
 
     /// Where the accounts are kept, for people to read (a path, or "memory").
     fn location(&self) -> String;
+
+    /// Saves the accounts unchanged: the same work as a save that changes one, so that a
+    /// caller can make two paths cost the same (a failed login for an unknown name and
+    /// for a known one). An empty store is left alone (and unwritten).
+    fn rewrite(&self) -> Result<(), StoreError> {
+        self.update(&mut |users| {
+            if users.is_empty() {
+                Change::Keep
+            } else {
+                Change::Save
+            }
+        })
+    }
 }
 
 /// A shared store is a store: a program can keep a handle on what its `Service` uses.
@@ -137,5 +150,9 @@ impl<T: UserStore + ?Sized> UserStore for std::sync::Arc<T> {
 
     fn location(&self) -> String {
         (**self).location()
+    }
+
+    fn rewrite(&self) -> Result<(), StoreError> {
+        (**self).rewrite()
     }
 }

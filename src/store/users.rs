@@ -63,6 +63,15 @@ impl Users {
         }
     }
 
+    /// The file's bytes, if nothing was changed since it was read: a save then writes
+    /// them as they were.
+    pub(super) fn unchanged_bytes(&self) -> Option<&[u8]> {
+        self.base
+            .as_ref()
+            .filter(|_| self.changes.is_empty())
+            .map(|b| b.bytes.as_slice())
+    }
+
     /// True if these accounts are, unchanged, what was parsed from exactly `bytes`.
     pub(super) fn is_read_from(&self, bytes: &[u8]) -> bool {
         self.changes.is_empty() && self.base.as_ref().is_some_and(|b| b.bytes == bytes)
@@ -268,6 +277,15 @@ mod tests {
         assert!(u.is_empty());
         assert!(u.insert("b".into(), record("y")).is_none());
         assert_eq!(u.to_map()["b"].password_hash, "y");
+    }
+
+    #[test]
+    fn an_unchanged_read_is_saved_byte_for_byte() {
+        let mut u = base(&[("a", r#"{ "password_hash" : "x" }"#)]);
+        assert!(u.unchanged_bytes().is_some());
+        u.get_mut("a");
+        assert!(u.unchanged_bytes().is_none(), "touched: written anew");
+        assert!(Users::new().unchanged_bytes().is_none());
     }
 
     #[test]
