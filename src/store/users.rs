@@ -63,6 +63,11 @@ impl Users {
         }
     }
 
+    /// About how many bytes `write_file` will write.
+    pub(super) fn size_hint(&self) -> usize {
+        self.base.as_ref().map_or(0, |b| b.bytes.len()) + 256 * self.changes.len() + 64
+    }
+
     /// The file's bytes, if nothing was changed since it was read: a save then writes
     /// them as they were.
     pub(super) fn unchanged_bytes(&self) -> Option<&[u8]> {
