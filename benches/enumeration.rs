@@ -16,9 +16,10 @@
 //! temporary directory (`authtui::cli::open_service`: what the app and `authtui verify`
 //! use). See `bench/README.md`.
 
-use std::fmt::Write as _;
-use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+mod common;
+
+use common::*;
+use std::fs::{self};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -211,78 +212,7 @@ fn measure(dir: &Path, n: usize, cost: u32, tries: usize, hash: &str) -> Row {
 
 // --- The N-user file ---
 
-fn username(i: usize) -> String {
-    format!("user{i:07}")
-}
-
-fn initial_login_count(i: usize) -> u64 {
-    (i as u64 * 7919) % 400 + 1
-}
-
-/// A time in 2025-2026 drawn from `i`, in the form the store writes.
-fn timestamp(i: usize, salt: usize) -> String {
-    let x = i
-        .wrapping_mul(2_654_435_761)
-        .wrapping_add(salt.wrapping_mul(40_503));
-    format!(
-        "{}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        2025 + salt % 2,
-        1 + x % 12,
-        1 + (x / 12) % 28,
-        (x / 336) % 24,
-        (x / 8064) % 60,
-        (x / 483_840) % 60
-    )
-}
-
-/// `users.json` as a store in use would have it (the same shape as `store_growth`'s).
-fn write_users_file(path: &Path, n: usize, hash: &str) {
-    let mut out = BufWriter::with_capacity(1 << 20, File::create(path).expect("create users.json"));
-    out.write_all(br#"{"version":1,"users":{"#).unwrap();
-    let mut entry = String::with_capacity(512);
-    for i in 0..n {
-        entry.clear();
-        if i > 0 {
-            entry.push(',');
-        }
-        let _ = write!(
-            entry,
-            r#""{}":{{"password_hash":"{hash}","created_at":"{}","last_login_at":"{}","previous_login_at":"{}","login_count":{}"#,
-            username(i),
-            timestamp(i, 0),
-            timestamp(i, 3),
-            timestamp(i, 1),
-            initial_login_count(i),
-        );
-        if i % 50 == 49 {
-            entry.push_str(r#","failed_attempts":1"#);
-        }
-        entry.push('}');
-        out.write_all(entry.as_bytes()).unwrap();
-    }
-    out.write_all(b"}}\n").unwrap();
-    out.into_inner()
-        .expect("flush users.json")
-        .sync_all()
-        .expect("fsync users.json");
-}
-
 // --- Settings and the machine ---
-
-fn sizes_asked() -> Option<Vec<usize>> {
-    let from_args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .map(|a| parse_size(&a))
-        .collect();
-    if !from_args.is_empty() {
-        return Some(from_args);
-    }
-    match std::env::var("AUTHTUI_BENCH_N") {
-        Ok(list) if !list.trim().is_empty() => Some(list.split(',').map(parse_size).collect()),
-        _ => None,
-    }
-}
 
 fn costs() -> Vec<u32> {
     match std::env::var("AUTHTUI_BENCH_COSTS") {
@@ -298,54 +228,7 @@ fn costs() -> Vec<u32> {
     }
 }
 
-fn parse_size(s: &str) -> usize {
-    let clean: String = s.trim().chars().filter(|c| *c != '_').collect();
-    let (digits, factor) = match clean.strip_suffix(['k', 'K']) {
-        Some(d) => (d, 1_000),
-        None => match clean.strip_suffix(['m', 'M']) {
-            Some(d) => (d, 1_000_000),
-            None => (clean.as_str(), 1),
-        },
-    };
-    match digits.parse::<usize>() {
-        Ok(n) if n > 0 => n * factor,
-        _ => panic!("not a number of users: {s:?} (e.g. 1000, 10k, 1M)"),
-    }
-}
-
-fn env_usize(name: &str) -> Option<usize> {
-    let value = std::env::var(name).ok()?;
-    Some(
-        value
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={value:?} is not a whole number")),
-    )
-}
-
-fn machine() -> String {
-    let model = fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!(
-        "{model}, {cpus} CPUs (nproc), {} {}",
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    )
-}
-
 // --- Summaries and the table ---
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
 
 /// The q-quantile (0.5: the median), interpolated between the two nearest samples.
 fn quantile(xs: &[Duration], q: f64) -> f64 {
@@ -368,14 +251,6 @@ fn percent(a: &[Duration], b: &[Duration]) -> f64 {
     (median(a) / median(b) - 1.0) * 100.0
 }
 
-fn fmt_ms(x: f64) -> String {
-    if x.abs() < 10.0 {
-        format!("{x:.2}")
-    } else {
-        format!("{x:.1}")
-    }
-}
-
 /// "median (p25-p75)".
 fn med_iqr(xs: &[Duration]) -> String {
     format!(
@@ -384,18 +259,6 @@ fn med_iqr(xs: &[Duration]) -> String {
         fmt_ms(quantile(xs, 0.25)),
         fmt_ms(quantile(xs, 0.75))
     )
-}
-
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn print_table_of(rows: &[Row]) {

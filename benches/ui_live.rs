@@ -35,6 +35,9 @@
 //! `--bench`: then only a smoke run (one first frame on a 100-user file, then Ctrl+C).
 //! See `bench/UI.md`.
 
+mod common;
+
+use common::*;
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
@@ -783,10 +786,6 @@ fn stats(xs: &[Duration]) -> String {
     format!("{:.1} / {min:.1} / {max:.1}", median(xs))
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 fn median(xs: &[Duration]) -> f64 {
     let mut v: Vec<f64> = xs.iter().copied().map(ms).collect();
     v.sort_by(f64::total_cmp);
@@ -796,18 +795,6 @@ fn median(xs: &[Duration]) -> f64 {
     } else {
         (v[mid - 1] + v[mid]) / 2.0
     }
-}
-
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn env_usize(key: &str) -> Option<usize> {
