@@ -290,34 +290,5 @@ fn print_table_of(rows: &[Row]) {
             ]
         })
         .collect();
-    let widths: Vec<usize> = (0..headers.len())
-        .map(|c| {
-            table
-                .iter()
-                .map(|r| r[c].len())
-                .chain([headers[c].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:>w$}"))
-            .collect();
-        println!("| {} |", padded.join(" | "));
-    };
-    line(headers.iter().map(|h| h.to_string()).collect());
-    println!(
-        "|{}|",
-        widths
-            .iter()
-            .map(|w| format!("{}:", "-".repeat(w + 1)))
-            .collect::<Vec<_>>()
-            .join("|")
-    );
-    for r in table {
-        line(r);
-    }
+    print_table(&headers, &table);
 }

@@ -786,17 +786,6 @@ fn stats(xs: &[Duration]) -> String {
     format!("{:.1} / {min:.1} / {max:.1}", median(xs))
 }
 
-fn median(xs: &[Duration]) -> f64 {
-    let mut v: Vec<f64> = xs.iter().copied().map(ms).collect();
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    }
-}
-
 fn env_usize(key: &str) -> Option<usize> {
     std::env::var(key).ok()?.trim().parse().ok()
 }
@@ -810,22 +799,4 @@ fn clock_ticks() -> String {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.trim().parse::<f64>().ok())
         .map_or("1/100 s, usually".into(), |hz| format!("{:.0} ms", 1000.0 / hz))
-}
-
-fn machine() -> String {
-    let model = fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cpus = thread::available_parallelism().map_or(0, |n| n.get());
-    format!(
-        "{model}, {cpus} CPUs (nproc), {} {}",
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    )
 }
