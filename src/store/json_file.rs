@@ -9,7 +9,9 @@ use std::sync::Mutex;
 
 use super::format::Parsed;
 use super::users::Base;
-use super::{Change, FORMAT_VERSION, StoreError, UserMap, UserRecord, UserStore, Users};
+use super::{
+    Change, FORMAT_VERSION, StoreError, UserMap, UserRecord, UserStore, Users, unchanged_unless_empty,
+};
 
 /// The platform data file: `$XDG_DATA_HOME/authtui/users.json` on Linux
 /// (`~/.local/share/authtui/users.json` by default).
@@ -300,13 +302,7 @@ impl UserStore for JsonFile {
         if !self.path.exists() {
             return Ok(());
         }
-        self.update(&mut |users| {
-            if users.is_empty() {
-                Change::Keep
-            } else {
-                Change::Save
-            }
-        })
+        self.update(&mut unchanged_unless_empty)
     }
 }
 

@@ -124,13 +124,16 @@ pub trait UserStore: Send + Sync {
     /// caller can make two paths cost the same (a failed login for an unknown name and
     /// for a known one). An empty store is left alone (and unwritten).
     fn rewrite(&self) -> Result<(), StoreError> {
-        self.update(&mut |users| {
-            if users.is_empty() {
-                Change::Keep
-            } else {
-                Change::Save
-            }
-        })
+        self.update(&mut unchanged_unless_empty)
+    }
+}
+
+/// The change of a rewrite: save the accounts as they are, unless there are none.
+pub(crate) fn unchanged_unless_empty(users: &mut Users) -> Change {
+    if users.is_empty() {
+        Change::Keep
+    } else {
+        Change::Save
     }
 }
 
