@@ -223,3 +223,47 @@ fn accounts_acknowledged_before_a_sigkill_survive_and_the_file_always_parses() {
     );
     sb.verify("final", PW2).expect_code(0);
 }
+
+#[test]
+fn guesses_from_many_processes_at_once_reach_bcrypt_at_most_the_threshold() {
+    // A cost-10 hash takes long enough that every guess is in flight at once: a lock
+    // checked before bcrypt but counted after would let all of them through (and lock the
+    // account until an administrator unlocks it).
+    let hash =
+        authtui::auth::hashing::hash(&common::PW.into(), authtui::auth::Cost::new(10).unwrap()).unwrap();
+    let file = String::from_utf8(common::users_file(["alice"]))
+        .unwrap()
+        .replace(&common::pw_hash(), &hash);
+    let sb = Sandbox::with_file(file.as_bytes());
+    let guesses = 30;
+    let mut children: Vec<_> = (0..guesses)
+        .map(|_| {
+            let mut cmd = sb.command(&["verify", "alice", "--password-stdin"]);
+            cmd.stdin(std::process::Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    // Each child waits for its password on stdin: release them all together.
+    let stdins: Vec<_> = children.iter_mut().map(|c| c.stdin.take().unwrap()).collect();
+    for mut stdin in stdins {
+        stdin.write_all(b"a wrong guess at the password\n").unwrap();
+    }
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| common::wait_with_timeout(c, Duration::from_secs(120)))
+        .collect();
+    let locked = outputs
+        .iter()
+        .filter(|o| o.stderr.contains("Too many failed attempts"))
+        .count();
+    for o in &outputs {
+        o.expect_code(1);
+    }
+    let record = &sb.data_json()["users"]["alice"];
+    assert_eq!(record["failed_attempts"], 5, "{record}");
+    assert_eq!(
+        locked,
+        guesses - 4,
+        "the fifth guess locks it; later ones find the lock"
+    );
+}

@@ -100,32 +100,83 @@ pub fn stored_cost(hash: &str) -> Result<u32, HashError> {
     Ok(cost)
 }
 
+/// The bcrypt primitive, behind a trait so that tests can count and weigh what reaches
+/// it (a lock that is checked too late shows up as a verify that should not have run).
+pub trait Hasher: Send + Sync {
+    /// Hashes a password of at most 72 bytes as `$2b$` at `cost`.
+    fn hash(&self, password: &str, cost: u32) -> Result<String, HashError>;
+    /// Verifies a password of at most 72 bytes against a checked stored hash.
+    fn verify(&self, password: &str, stored: &str) -> Result<bool, HashError>;
+}
+
+/// The real thing: the `bcrypt` crate.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Bcrypt;
+
+impl Hasher for Bcrypt {
+    fn hash(&self, password: &str, cost: u32) -> Result<String, HashError> {
+        bcrypt::hash(password, cost).map_err(|e| HashError::Bcrypt(e.to_string()))
+    }
+
+    /// The crate's `non_truncating_verify` would refuse a 72-byte password (it counts the
+    /// terminating NUL), yet 72 bytes is legal bcrypt that other implementations hash;
+    /// since longer passwords are refused before this point, the plain `verify` never
+    /// truncates here.
+    fn verify(&self, password: &str, stored: &str) -> Result<bool, HashError> {
+        bcrypt::verify(password, stored).map_err(|e| HashError::Bcrypt(e.to_string()))
+    }
+}
+
 /// Hashes an already normalized password of at most 72 bytes as `$2b$`.
 pub fn hash(password: &Password, cost: Cost) -> Result<String, HashError> {
     debug_assert!(password.expose().len() <= MAX_PASSWORD_BYTES);
-    bcrypt::hash(password.expose(), cost.get()).map_err(|e| HashError::Bcrypt(e.to_string()))
+    Bcrypt.hash(password.expose(), cost.get())
 }
 
 /// Verifies a password of at most 72 bytes against a checked stored hash.
-///
-/// The crate's `non_truncating_verify` would refuse a 72-byte password (it counts the
-/// terminating NUL), yet 72 bytes is legal bcrypt that other implementations hash; since
-/// longer passwords are refused before this point, the plain `verify` never truncates here.
 pub fn verify(password: &str, stored: &str) -> Result<bool, HashError> {
     debug_assert!(password.len() <= MAX_PASSWORD_BYTES);
     stored_cost(stored)?;
-    bcrypt::verify(password, stored).map_err(|e| HashError::Bcrypt(e.to_string()))
+    Bcrypt.verify(password, stored)
+}
+
+/// A well-formed hash of `cost` with no account behind it (any salt and digest do; no
+/// hash is computed ahead).
+pub fn dummy_hash(cost: u32) -> String {
+    format!("$2b${cost:02}$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW")
 }
 
 /// The same bcrypt work as verifying against a real hash of this cost, with no account
 /// behind it: unknown usernames must cost as much as known ones, from the first attempt.
-/// The salt and digest are fixed (any well-formed values do); no hash is computed ahead.
-pub fn verify_dummy(password: &str, cost: Cost) {
-    let dummy = format!(
-        "$2b${:02}$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
-        cost.get()
-    );
-    let _ = bcrypt::verify(password, &dummy);
+pub fn verify_dummy(hasher: &dyn Hasher, password: &str, cost: Cost) {
+    let _ = hasher.verify(password, &dummy_hash(cost.get()));
+}
+
+/// Verifies against a stored hash and, when it does not match, spends whatever bcrypt
+/// work `cost` would have cost beyond the stored hash's own, so that a wrong password
+/// takes as long as an unknown name (which costs `cost`) whatever cost the hash was made
+/// at: an account imported from `htpasswd -B` at cost 5 must not answer 128 times faster.
+///
+/// The padding is exact in bcrypt's work, not in time measured: since
+/// 2^c = 2^s + (2^s + 2^(s+1) + … + 2^(c-1)), after the real verify at cost s one dummy
+/// verify at each cost from s to c-1 makes up the rest. A hash above `cost` cannot be made
+/// cheaper: such hashes exist only where the configured cost was lowered after they were
+/// made, and their wrong passwords answer slower than an unknown name (docs/security.md).
+pub fn verify_padded(
+    hasher: &dyn Hasher,
+    password: &str,
+    stored: &str,
+    cost: Cost,
+) -> Result<bool, HashError> {
+    debug_assert!(password.len() <= MAX_PASSWORD_BYTES);
+    let stored_cost = stored_cost(stored)?;
+    let ok = hasher.verify(password, stored)?;
+    if !ok {
+        for k in stored_cost..cost.get() {
+            let _ = hasher.verify(password, &dummy_hash(k));
+        }
+    }
+    Ok(ok)
 }
 
 #[cfg(test)]
@@ -183,13 +234,12 @@ mod tests {
     }
 
     #[test]
-    fn dummy_verify_accepts_every_cost() {
-        verify_dummy("anything", Cost::new(4).unwrap());
-        let dummy = format!(
-            "$2b${:02}$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
-            4
-        );
-        assert_eq!(stored_cost(&dummy), Ok(4));
+    fn dummy_hashes_are_well_formed_at_every_cost() {
+        for cost in Cost::MIN..=Cost::MAX {
+            assert_eq!(stored_cost(&dummy_hash(cost)), Ok(cost));
+        }
+        let dummy = dummy_hash(4);
+        assert_eq!(Bcrypt.verify("anything", &dummy), Ok(false));
         assert_eq!(
             bcrypt::verify("U*U", &dummy.replace("$2b$04$", "$2a$05$")).ok(),
             Some(true)

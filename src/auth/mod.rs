@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use crate::store::{Change, Event, EventKind, EventLog, StoreError, UserRecord, UserStore, Users};
 
 pub use clock::{Clock, FakeClock, SystemClock};
-pub use hashing::{Cost, HashError};
+pub use hashing::{Bcrypt, Cost, HashError, Hasher};
 pub use password::Password;
 pub use policy::{PolicyError, Strength};
 pub use session::{Account, LoginFacts, Session};
@@ -135,14 +135,16 @@ pub struct Service {
     /// stands, and the caller reports these.
     log_failures: Mutex<Vec<String>>,
     clock: Arc<dyn Clock>,
+    hasher: Arc<dyn Hasher>,
     cost: Cost,
 }
 
-/// Why a password check refused, before it is turned into the caller's error.
+/// Why a password check refused, before it is turned into the caller's error. Refusals
+/// of an account carry its stored name, under which the activity log records them.
 enum Refusal {
     Missing,
-    Wrong,
-    Locked(LockState),
+    Wrong(String),
+    Locked(String, LockState),
     Error(AuthError),
 }
 
@@ -152,9 +154,21 @@ impl From<StoreError> for Refusal {
     }
 }
 
+/// What claiming a login attempt found (see [`Service::claim_attempt`]).
+enum Claim {
+    /// No such account (any more).
+    Missing,
+    /// Refused without bcrypt and without counting.
+    Locked(LockState),
+    /// Counted as a failure until it proves right. `record` is the account as it was
+    /// before the claim; `lock` is the lock the claim put on it, if it crossed a threshold.
+    Admitted { record: UserRecord, lock: LockState },
+}
+
 /// A password that matched, and what to save because of it.
 struct Verified {
     key: String,
+    /// The account as it was before this attempt was claimed.
     record: UserRecord,
     /// A new hash when the stored one should be upgraded (lower cost, or made from the
     /// password before NFC).
@@ -168,8 +182,23 @@ impl Service {
             log: None,
             log_failures: Mutex::new(Vec::new()),
             clock: Arc::new(SystemClock),
+            hasher: Arc::new(Bcrypt),
             cost,
         }
+    }
+
+    /// Hashes and verifies with `hasher` instead of bcrypt itself (tests count and weigh
+    /// what reaches it).
+    pub fn with_hasher(mut self, hasher: impl Hasher + 'static) -> Service {
+        self.hasher = Arc::new(hasher);
+        self
+    }
+
+    fn hash(&self, password: &Password) -> Result<String, AuthError> {
+        debug_assert!(password.expose().len() <= hashing::MAX_PASSWORD_BYTES);
+        self.hasher
+            .hash(password.expose(), self.cost.get())
+            .map_err(AuthError::Hash)
     }
 
     /// Records events (signups, logins, failures, locks, logouts, changes) in `log`.
@@ -277,7 +306,7 @@ impl Service {
         if self.store.get(name.as_str())?.is_some() {
             return Err(AuthError::UsernameTaken(name.to_string()));
         }
-        let hash = hashing::hash(&password, self.cost).map_err(AuthError::Hash)?;
+        let hash = self.hash(&password)?;
         Ok((name, hash))
     }
 
@@ -300,25 +329,15 @@ impl Service {
 
     /// Logs in. Unknown user and wrong password give the same error after the same bcrypt
     /// work; a locked account is refused without running bcrypt.
+    ///
+    /// Failures are recorded in the activity log under the account's own name; a typed
+    /// name that is no account is recorded as an unknown name (an empty `username`), never
+    /// as typed: it may be a password typed into the wrong field.
     pub fn login(&self, username: &str, password: &Password) -> Result<Session, AuthError> {
-        let result = self.try_login(username, password);
-        match &result {
-            Ok(session) => self.record(EventKind::LoginSuccess, session.username().as_str()),
-            Err(AuthError::InvalidCredentials | AuthError::Locked { .. }) => {
-                self.record(EventKind::LoginFailure, username.trim())
-            }
-            Err(_) => {}
-        }
-        result
-    }
-
-    fn try_login(&self, username: &str, password: &Password) -> Result<Session, AuthError> {
         let now = self.clock.now();
         let verified = match self.verify_password(username, password, now) {
             Ok(v) => v,
-            Err(Refusal::Missing | Refusal::Wrong) => return Err(AuthError::InvalidCredentials),
-            Err(Refusal::Locked(lock)) => return Err(lock_error(lock, now)),
-            Err(Refusal::Error(e)) => return Err(e),
+            Err(refusal) => return Err(self.refused_login(refusal, now)),
         };
         let mut outcome: Result<LoginFacts, Refusal> = Err(Refusal::Missing);
         self.store.update(&mut |users| {
@@ -327,21 +346,18 @@ impl Service {
                 return Change::Keep;
             };
             // Changed since we read it: the password we checked may no longer be the one.
+            // (The attempt stays counted as a failure, as it was claimed.)
             if record.password_hash != verified.record.password_hash {
-                outcome = Err(Refusal::Wrong);
+                outcome = Err(Refusal::Wrong(verified.key.clone()));
                 return Change::Keep;
             }
-            // Locked meanwhile by failures racing this attempt: refused like any locked try.
-            let lock = LockState::of(record, now);
-            if lock.is_locked() {
-                outcome = Err(Refusal::Locked(lock));
-                return Change::Keep;
-            }
+            // No lock check here: this attempt was admitted before any lock that racing
+            // attempts (or its own claim) put on the account, and it proved right.
             let facts = LoginFacts {
                 created_at: record.created_at,
                 logged_in_at: now,
                 previous_login_at: record.last_login_at,
-                failed_attempts_since: record.failed_attempts,
+                failed_attempts_since: verified.record.failed_attempts,
                 login_count: record.login_count.saturating_add(1),
             };
             record.previous_login_at = record.last_login_at;
@@ -355,10 +371,30 @@ impl Service {
             Change::Save
         })?;
         match outcome {
-            Ok(facts) => Ok(Session::new(Username::from_stored(verified.key), facts)),
-            Err(Refusal::Missing | Refusal::Wrong) => Err(AuthError::InvalidCredentials),
-            Err(Refusal::Locked(lock)) => Err(lock_error(lock, now)),
-            Err(Refusal::Error(e)) => Err(e),
+            Ok(facts) => {
+                self.record(EventKind::LoginSuccess, &verified.key);
+                Ok(Session::new(Username::from_stored(verified.key), facts))
+            }
+            Err(refusal) => Err(self.refused_login(refusal, now)),
+        }
+    }
+
+    /// A refused login as the person is told, recorded in the activity log.
+    fn refused_login(&self, refusal: Refusal, now: DateTime<Utc>) -> AuthError {
+        match refusal {
+            Refusal::Missing => {
+                self.record(EventKind::LoginFailure, UNKNOWN_NAME);
+                AuthError::InvalidCredentials
+            }
+            Refusal::Wrong(key) => {
+                self.record(EventKind::LoginFailure, &key);
+                AuthError::InvalidCredentials
+            }
+            Refusal::Locked(key, lock) => {
+                self.record(EventKind::LoginFailure, &key);
+                lock_error(lock, now)
+            }
+            Refusal::Error(e) => e,
         }
     }
 
@@ -388,7 +424,7 @@ impl Service {
         }
         let now = self.clock.now();
         let verified = self.verify_session_password(session, current, now)?;
-        let hash = hashing::hash(&new, self.cost).map_err(AuthError::Hash)?;
+        let hash = self.hash(&new)?;
         self.update_verified(&verified, |users, key| {
             if let Some(record) = users.get_mut(key) {
                 record.password_hash.clone_from(&hash);
@@ -423,12 +459,12 @@ impl Service {
         self.verify_password(name, password, now)
             .map_err(|refusal| match refusal {
                 Refusal::Missing => AuthError::AccountGone,
-                Refusal::Wrong => {
-                    self.record(EventKind::LoginFailure, name);
+                Refusal::Wrong(key) => {
+                    self.record(EventKind::LoginFailure, &key);
                     AuthError::WrongPassword
                 }
-                Refusal::Locked(lock) => {
-                    self.record(EventKind::LoginFailure, name);
+                Refusal::Locked(key, lock) => {
+                    self.record(EventKind::LoginFailure, &key);
                     lock_error(lock, now)
                 }
                 Refusal::Error(e) => e,
@@ -458,33 +494,37 @@ impl Service {
         outcome
     }
 
-    /// Checks a password for an account, with throttling: refused without bcrypt while
-    /// locked, a failure recorded when wrong, the same bcrypt work when the account is
-    /// missing.
+    /// Checks a password for an account, with throttling.
+    ///
+    /// The attempt is claimed under the store's lock *before* bcrypt runs: a locked account
+    /// is refused there (without bcrypt, and without counting), and an open one has its
+    /// failure count raised at once, locking it if that crosses a threshold. However many
+    /// attempts arrive at once, from threads or processes, only as many as the threshold
+    /// allows get past the claim; the rest find the lock. A claimed attempt that proves
+    /// right is then recorded as a success, which clears the count (docs/security.md,
+    /// "Throttling").
+    ///
+    /// An unknown name costs the same: one read, one save (of the accounts unchanged) and
+    /// the same bcrypt work as a wrong password on any account, whatever its stored cost.
     fn verify_password(
         &self,
         username: &str,
         password: &Password,
         now: DateTime<Utc>,
     ) -> Result<Verified, Refusal> {
-        let normalized = password.normalized();
-        // Longer than bcrypt reads: could never have been set, so never matches.
-        policy::check_length(&normalized).map_err(|e| Refusal::Error(e.into()))?;
-        // A password hashed before NFC normalisation (the prototype hashed raw bytes).
-        let raw = (normalized.expose() != password.expose()
-            && password.expose().len() <= hashing::MAX_PASSWORD_BYTES)
-            .then_some(password);
-
-        let Some((key, record)) = self.find(username)? else {
-            hashing::verify_dummy(normalized.expose(), self.cost);
-            if let Some(raw) = raw {
-                hashing::verify_dummy(raw.expose(), self.cost);
-            }
-            // A wrong password saves the failure count; an unknown name costs the same
-            // save (of the accounts unchanged), or its time would tell that the name does
-            // not exist. An empty store has no names to tell about, and stays unwritten.
+        let candidates = Candidates::of(password).map_err(|e| Refusal::Error(e.into()))?;
+        let Some(key) = self.find(username)? else {
             self.store.rewrite()?;
+            candidates.spend_dummy(&*self.hasher, self.cost);
             return Err(Refusal::Missing);
+        };
+        let (record, lock) = match self.claim_attempt(&key, now)? {
+            Claim::Missing => {
+                candidates.spend_dummy(&*self.hasher, self.cost);
+                return Err(Refusal::Missing);
+            }
+            Claim::Locked(lock) => return Err(Refusal::Locked(key, lock)),
+            Claim::Admitted { record, lock } => (record, lock),
         };
         let bad_hash = |source| {
             Refusal::Error(AuthError::BadStoredHash {
@@ -492,61 +532,79 @@ impl Service {
                 source,
             })
         };
+        let Some(matched) = candidates
+            .check(&*self.hasher, &record.password_hash, self.cost)
+            .map_err(bad_hash)?
+        else {
+            if lock.is_locked() {
+                self.record(EventKind::Locked, &key);
+                return Err(Refusal::Locked(key, lock));
+            }
+            return Err(Refusal::Wrong(key));
+        };
         let stored_cost = hashing::stored_cost(&record.password_hash).map_err(bad_hash)?;
-        let lock = LockState::of(&record, now);
-        if lock.is_locked() {
-            return Err(Refusal::Locked(lock));
-        }
-
-        let mut matched_raw = false;
-        let mut ok = hashing::verify(normalized.expose(), &record.password_hash).map_err(bad_hash)?;
-        if !ok && let Some(raw) = raw {
-            ok = hashing::verify(raw.expose(), &record.password_hash).map_err(bad_hash)?;
-            matched_raw = ok;
-        }
-        if !ok {
-            return Err(self.record_failure(&key, now)?);
-        }
-        let rehash = if matched_raw || stored_cost < self.cost.get() {
-            Some(hashing::hash(&normalized, self.cost).map_err(|e| Refusal::Error(AuthError::Hash(e)))?)
-        } else {
-            None
+        // Upgrade to NFC when the raw form matched (unless NFC grows past what bcrypt reads:
+        // then only the cost is upgraded), and to the configured cost.
+        let upgrade = match (matched, candidates.raw) {
+            (Form::Raw, Some(raw)) if fitting(&candidates.normalized).is_none() => {
+                (stored_cost < self.cost.get()).then_some(raw)
+            }
+            (Form::Raw, _) => Some(&candidates.normalized),
+            (Form::Normalized, _) => (stored_cost < self.cost.get()).then_some(&candidates.normalized),
+        };
+        let rehash = match upgrade {
+            Some(password) => Some(self.hash(password).map_err(Refusal::Error)?),
+            None => None,
         };
         Ok(Verified { key, record, rehash })
     }
 
-    fn record_failure(&self, key: &str, now: DateTime<Utc>) -> Result<Refusal, StoreError> {
-        let mut lock = LockState::Open;
-        self.store.update(&mut |users| match users.get_mut(key) {
-            Some(record) => {
-                throttle::record_failure(record, now);
-                lock = LockState::of(record, now);
-                Change::Save
+    /// Claims one login attempt on the account `key`, under the store's lock: refused if
+    /// locked, else counted as a failure now (see [`Service::verify_password`]). A stored
+    /// hash that is unusable is reported before anything is counted.
+    fn claim_attempt(&self, key: &str, now: DateTime<Utc>) -> Result<Claim, Refusal> {
+        let mut claim = Ok(Claim::Missing);
+        self.store.update(&mut |users| {
+            let Some(record) = users.get_mut(key) else {
+                claim = Ok(Claim::Missing);
+                return Change::Keep;
+            };
+            if let Err(source) = hashing::stored_cost(&record.password_hash) {
+                claim = Err(Refusal::Error(AuthError::BadStoredHash {
+                    username: key.to_owned(),
+                    source,
+                }));
+                return Change::Keep;
             }
-            None => Change::Keep,
+            let lock = LockState::of(record, now);
+            if lock.is_locked() {
+                claim = Ok(Claim::Locked(lock));
+                return Change::Keep;
+            }
+            let before = record.clone();
+            throttle::record_failure(record, now);
+            claim = Ok(Claim::Admitted {
+                record: before,
+                lock: LockState::of(record, now),
+            });
+            Change::Save
         })?;
-        if lock.is_locked() {
-            self.record(EventKind::Locked, key);
-            Ok(Refusal::Locked(lock))
-        } else {
-            Ok(Refusal::Wrong)
-        }
+        claim
     }
 
     /// The stored account for a typed username: lower-cased first (usernames are), then
     /// exactly as typed, for names from the legacy file that predate the rules.
-    fn find(&self, typed: &str) -> Result<Option<(String, UserRecord)>, StoreError> {
+    /// Both forms are looked up in one read, so a name typed with a capital letter costs
+    /// an unknown name no more than a known one.
+    fn find(&self, typed: &str) -> Result<Option<String>, StoreError> {
         let typed = typed.trim();
         let lower = typed.to_ascii_lowercase();
-        if let Some(record) = self.store.get(&lower)? {
-            return Ok(Some((lower, record)));
-        }
-        if lower != typed
-            && let Some(record) = self.store.get(typed)?
-        {
-            return Ok(Some((typed.to_owned(), record)));
-        }
-        Ok(None)
+        let names: &[&str] = if lower == typed {
+            &[typed]
+        } else {
+            &[&lower, typed]
+        };
+        Ok(self.store.find(names)?.map(|(key, _)| key))
     }
 
     // --- Administration: trusted callers (whoever may write users.json) ---
@@ -586,12 +644,10 @@ impl Service {
 
     /// Sets a new password (policy applies) and clears any lock.
     pub fn set_password(&self, username: &str, password: &Password) -> Result<(), AuthError> {
-        let (key, _) = self
-            .find(username)?
-            .ok_or_else(|| AuthError::NoSuchUser(username.trim().to_owned()))?;
+        let key = self.existing_key(username)?;
         let password = password.normalized();
         policy::check(&password, &Username::from_stored(key.clone()))?;
-        let hash = hashing::hash(&password, self.cost).map_err(AuthError::Hash)?;
+        let hash = self.hash(&password)?;
         self.modify_existing(&key, |r| {
             r.password_hash = hash.clone();
             throttle::reset(r);
@@ -654,7 +710,6 @@ impl Service {
 
     fn existing_key(&self, username: &str) -> Result<String, AuthError> {
         self.find(username)?
-            .map(|(key, _)| key)
             .ok_or_else(|| AuthError::NoSuchUser(username.trim().to_owned()))
     }
 
@@ -674,6 +729,71 @@ impl Service {
             Ok(key)
         } else {
             Err(AuthError::NoSuchUser(key))
+        }
+    }
+}
+
+/// The `username` of an activity-log event about a typed name that is no account.
+pub const UNKNOWN_NAME: &str = "";
+
+/// Which form of a typed password matched a stored hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Form {
+    Normalized,
+    /// The bytes as typed, for a hash made before NFC (the prototype hashed raw bytes).
+    Raw,
+}
+
+/// The forms of a typed password that a login tries: its NFC form and, when that differs,
+/// the bytes as typed. Each is a bcrypt "slot": a form too long for bcrypt still costs its
+/// slot's work (as a dummy), so that the work depends only on the password typed, never on
+/// whether the name exists.
+struct Candidates<'a> {
+    normalized: Password,
+    raw: Option<&'a Password>,
+}
+
+/// The password, if bcrypt reads all of it.
+fn fitting(password: &Password) -> Option<&str> {
+    (password.expose().len() <= hashing::MAX_PASSWORD_BYTES).then(|| password.expose())
+}
+
+impl<'a> Candidates<'a> {
+    /// Refuses a password that no form of could have been set: longer than bcrypt reads
+    /// even as typed. The message counts the bytes as typed.
+    fn of(typed: &'a Password) -> Result<Candidates<'a>, PolicyError> {
+        let normalized = typed.normalized();
+        let raw = (normalized.expose() != typed.expose()).then_some(typed);
+        if fitting(&normalized).is_none() && raw.and_then(fitting).is_none() {
+            policy::check_length(typed)?;
+        }
+        Ok(Candidates { normalized, raw })
+    }
+
+    fn slots(&self) -> impl Iterator<Item = (Form, Option<&str>)> {
+        std::iter::once((Form::Normalized, fitting(&self.normalized)))
+            .chain(self.raw.map(|raw| (Form::Raw, fitting(raw))))
+    }
+
+    /// Which form matches `stored`, if any; each form that does not costs `cost`'s work.
+    fn check(&self, hasher: &dyn Hasher, stored: &str, cost: Cost) -> Result<Option<Form>, HashError> {
+        for (form, password) in self.slots() {
+            match password {
+                Some(p) => {
+                    if hashing::verify_padded(hasher, p, stored, cost)? {
+                        return Ok(Some(form));
+                    }
+                }
+                None => hashing::verify_dummy(hasher, self.normalized.expose(), cost),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The work of a wrong password, with no account to check against.
+    fn spend_dummy(&self, hasher: &dyn Hasher, cost: Cost) {
+        for (_, password) in self.slots() {
+            hashing::verify_dummy(hasher, password.unwrap_or(self.normalized.expose()), cost);
         }
     }
 }

@@ -152,14 +152,33 @@ fn a_locked_account_refuses_even_the_right_password_without_counting() {
 
 #[test]
 fn a_locked_account_is_refused_without_bcrypt() {
+    let hasher = WeighingHasher::default();
+    let (s, _) = with_alice();
+    let s = s.with_hasher(hasher.clone());
+    for _ in 0..5 {
+        fail(&s, "alice");
+    }
+    let before = hasher.verifies();
+    for password in [GOOD, "wrong password entirely"] {
+        assert!(matches!(
+            s.login("alice", &password.into()),
+            Err(AuthError::Locked { .. })
+        ));
+    }
+    assert_eq!(hasher.verifies() - before, 0, "bcrypt ran for a locked account");
+}
+
+#[test]
+fn a_tampered_stored_cost_is_reported_even_while_locked() {
     let (s, _) = with_alice();
     for _ in 0..5 {
         fail(&s, "alice");
     }
-    // Corrupt the hash: if bcrypt ran, this would be a BadStoredHash error.
+    // A cost-20 hash would take over a minute to verify: it is refused as unusable, not run.
     s.store
         .update(&mut |u| {
-            u.get_mut("alice").unwrap().password_hash = "broken".into();
+            let r = u.get_mut("alice").unwrap();
+            r.password_hash = format!("$2b$31${}", &r.password_hash[7..]);
             Change::Save
         })
         .unwrap();
@@ -167,28 +186,74 @@ fn a_locked_account_is_refused_without_bcrypt() {
         s.login("alice", &GOOD.into()),
         Err(AuthError::BadStoredHash { .. })
     ));
-    // (The hash check comes first so a tampered cost is caught; the lock check then
-    // skips bcrypt: see `throttle_skips_bcrypt_for_locked` below.)
+    assert_eq!(
+        record(&s, "alice").failed_attempts,
+        5,
+        "an unusable hash counts nothing"
+    );
 }
 
 #[test]
-fn throttle_skips_bcrypt_for_locked() {
-    // A cost-20 hash would take over a minute to verify; while locked, it is never run.
-    let (s, _) = with_alice();
+fn concurrent_wrong_guesses_reach_bcrypt_at_most_the_threshold() {
+    // Every verify takes a while, so that all the guesses are in flight at once: checking
+    // the lock before bcrypt and counting after would let every one of them through.
+    let hasher = WeighingHasher::slow(std::time::Duration::from_millis(20));
+    let (s, clock) = with_alice();
+    let s = std::sync::Arc::new(s.with_hasher(hasher.clone()));
+    let hash = record(&s, "alice").password_hash;
+    let guesses = 40;
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(guesses));
+    let results: Vec<_> = (0..guesses)
+        .map(|i| {
+            let (s, barrier) = (s.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                s.login("alice", &format!("wrong guess number {i}").into())
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    assert_eq!(hasher.verifies_of(&hash), throttle::LOCK_AFTER as usize);
+    let r = record(&s, "alice");
+    assert_eq!(r.failed_attempts, throttle::LOCK_AFTER);
+    assert_eq!(
+        LockState::of(&r, clock.now()),
+        LockState::Until(clock.now() + Duration::seconds(30))
+    );
+    let locked = results
+        .iter()
+        .filter(|r| matches!(r, Err(AuthError::Locked { .. })))
+        .count();
+    // The fifth admitted guess locks the account, and every later one finds the lock.
+    assert_eq!(locked, guesses - throttle::LOCK_AFTER as usize + 1);
+}
+
+#[test]
+fn attempts_refused_by_a_lock_never_count_toward_the_permanent_lock() {
+    let (s, clock) = with_alice();
     for _ in 0..5 {
         fail(&s, "alice");
     }
-    s.store
-        .update(&mut |u| {
-            let r = u.get_mut("alice").unwrap();
-            r.password_hash = format!("$2b$20${}", &r.password_hash[7..]);
-            Change::Save
-        })
-        .unwrap();
-    assert!(matches!(
-        s.login("alice", &GOOD.into()),
-        Err(AuthError::Locked { .. })
-    ));
+    for _ in 0..200 {
+        fail(&s, "alice");
+    }
+    assert_eq!(record(&s, "alice").failed_attempts, 5);
+    clock.advance(Duration::seconds(30));
+    s.login("alice", &GOOD.into()).unwrap();
+}
+
+#[test]
+fn a_right_password_after_four_failures_logs_in_and_clears_the_claim() {
+    let (s, _) = with_alice();
+    for _ in 0..4 {
+        fail(&s, "alice");
+    }
+    let session = s.login("alice", &GOOD.into()).unwrap();
+    assert_eq!(session.facts().failed_attempts_since, 4);
+    let r = record(&s, "alice");
+    assert_eq!((r.failed_attempts, r.locked_until), (0, None));
 }
 
 #[test]
@@ -291,6 +356,53 @@ fn a_legacy_hash_of_unnormalized_bytes_verifies_and_is_upgraded() {
         bcrypt::verify("caf\u{e9} au lait sans sucre", &now_hash).ok(),
         Some(true)
     );
+}
+
+/// A legacy account whose hash was made from `password`'s raw bytes (the prototype did
+/// not normalise).
+fn with_legacy_hash(s: &Service, name: &str, password: &str) -> String {
+    let legacy = bcrypt::hash(password, 4).unwrap();
+    s.store
+        .update(&mut |u| {
+            u.insert(
+                name.into(),
+                UserRecord {
+                    password_hash: legacy.clone(),
+                    ..UserRecord::default()
+                },
+            );
+            Change::Save
+        })
+        .unwrap();
+    legacy
+}
+
+// U+0958 is a composition exclusion: NFC turns its 3 bytes into 6 (U+0915 U+093C).
+const GROWS_UNDER_NFC: char = '\u{958}';
+
+#[test]
+fn a_prototype_password_that_nfc_grows_past_72_bytes_still_logs_in() {
+    let (s, _) = service();
+    let typed: String = std::iter::repeat_n(GROWS_UNDER_NFC, 24).collect();
+    assert_eq!(typed.len(), 72);
+    let legacy = with_legacy_hash(&s, "alice", &typed);
+    s.login("alice", &typed.as_str().into()).unwrap();
+    // Its NFC form cannot be hashed whole, so the raw form is kept (cost 4 is not below
+    // the configured 4, so there is nothing to upgrade either).
+    assert_eq!(record(&s, "alice").password_hash, legacy);
+    assert!(matches!(
+        s.login("alice", &typed[..69].into()),
+        Err(AuthError::InvalidCredentials)
+    ));
+}
+
+#[test]
+fn a_too_long_password_is_refused_counting_the_bytes_as_typed() {
+    let (s, _) = with_alice();
+    let typed: String = std::iter::repeat_n(GROWS_UNDER_NFC, 25).collect();
+    let err = s.login("alice", &typed.as_str().into()).unwrap_err();
+    assert!(err.to_string().contains("(it has 75)"), "{err}");
+    assert_eq!(record(&s, "alice").failed_attempts, 0, "refused before any claim");
 }
 
 #[test]
@@ -529,6 +641,36 @@ mod events {
     }
 
     #[test]
+    fn failures_are_logged_under_the_accounts_own_name() {
+        let (s, _) = logged();
+        s.create_account("alice", &GOOD.into()).unwrap();
+        fail(&s, "ALICE");
+        fail(&s, " Alice ");
+        let failures: Vec<_> = s
+            .events(None)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.event == EventKind::LoginFailure)
+            .map(|e| e.username)
+            .collect();
+        assert_eq!(failures, ["alice", "alice"]);
+        assert_eq!(s.recent_events("alice", 5).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_typed_name_that_is_no_account_is_not_logged_as_typed() {
+        let (s, _) = logged();
+        s.create_account("alice", &GOOD.into()).unwrap();
+        // A password typed into the Username field, for instance.
+        s.login("Tr0ub4dor&3-horse", &GOOD.into()).unwrap_err();
+        let events = s.events(None).unwrap();
+        let failure = events.last().unwrap();
+        assert_eq!(failure.event, EventKind::LoginFailure);
+        assert_eq!(failure.username, UNKNOWN_NAME);
+        assert!(!format!("{events:?}").contains("Tr0ub4dor"), "{events:?}");
+    }
+
+    #[test]
     fn no_password_is_ever_logged() {
         let (s, _) = logged();
         let session = s.signup("alice", &GOOD.into()).unwrap();
@@ -582,26 +724,84 @@ mod events {
     }
 }
 
+/// A hasher that runs bcrypt and remembers what it was asked: each verify's stored hash,
+/// so that tests can count the verifies that reached an account's hash and weigh the work
+/// (2^cost) of every path. Optionally slow, to hold many attempts in flight at once.
+#[derive(Clone, Default)]
+pub(crate) struct WeighingHasher {
+    seen: std::sync::Arc<Mutex<Vec<String>>>,
+    delay: std::time::Duration,
+}
+
+impl WeighingHasher {
+    pub(crate) fn slow(delay: std::time::Duration) -> Self {
+        WeighingHasher {
+            delay,
+            ..Self::default()
+        }
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    pub(crate) fn verifies(&self) -> usize {
+        self.seen().len()
+    }
+
+    pub(crate) fn verifies_of(&self, stored: &str) -> usize {
+        self.seen().iter().filter(|h| *h == stored).count()
+    }
+
+    /// The bcrypt work of every verify so far, in units of one round at cost 0.
+    pub(crate) fn work(&self) -> u64 {
+        self.seen()
+            .iter()
+            .map(|h| 1u64 << hashing::stored_cost(h).unwrap())
+            .sum()
+    }
+}
+
+impl Hasher for WeighingHasher {
+    fn hash(&self, password: &str, cost: u32) -> Result<String, HashError> {
+        Bcrypt.hash(password, cost)
+    }
+
+    fn verify(&self, password: &str, stored: &str) -> Result<bool, HashError> {
+        self.seen.lock().unwrap().push(stored.to_owned());
+        std::thread::sleep(self.delay);
+        Bcrypt.verify(password, stored)
+    }
+}
+
 mod timing {
     use super::*;
     use crate::store::{UserMap, Users};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// A store that counts saves, to compare the work of two paths.
+    /// A store that counts its reads and saves, to compare the work of two paths.
     #[derive(Default)]
     struct CountingStore {
         inner: MemoryStore,
+        reads: AtomicUsize,
         saves: AtomicUsize,
     }
 
     impl UserStore for CountingStore {
         fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
             self.inner.get(username)
         }
         fn all(&self) -> Result<UserMap, StoreError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
             self.inner.all()
         }
+        fn find(&self, names: &[&str]) -> Result<Option<(String, UserRecord)>, StoreError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            self.inner.find(names)
+        }
         fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
             self.inner.update(&mut |users| {
                 let result = change(users);
                 if result == Change::Save {
@@ -615,25 +815,89 @@ mod timing {
         }
     }
 
-    #[test]
-    fn an_unknown_name_costs_the_same_save_as_a_wrong_password() {
+    impl CountingStore {
+        fn counts(&self) -> (usize, usize) {
+            (
+                self.reads.load(Ordering::SeqCst),
+                self.saves.load(Ordering::SeqCst),
+            )
+        }
+    }
+
+    /// The store reads and saves, and the bcrypt work, of one failed login.
+    fn cost_of(
+        s: &Service,
+        store: &CountingStore,
+        hasher: &WeighingHasher,
+        name: &str,
+        password: &str,
+    ) -> (usize, usize, u64) {
+        let ((r0, s0), w0) = (store.counts(), hasher.work());
+        s.login(name, &password.into()).unwrap_err();
+        let ((r1, s1), w1) = (store.counts(), hasher.work());
+        (r1 - r0, s1 - s0, w1 - w0)
+    }
+
+    fn counted(cost: u32) -> (Service, std::sync::Arc<CountingStore>, WeighingHasher) {
         let store = std::sync::Arc::new(CountingStore::default());
-        let s = Service::new(store.clone(), cost4());
+        let hasher = WeighingHasher::default();
+        let s = Service::new(store.clone(), Cost::new(cost).unwrap()).with_hasher(hasher.clone());
+        (s, store, hasher)
+    }
+
+    #[test]
+    fn an_unknown_name_costs_the_same_reads_saves_and_bcrypt_work_as_a_wrong_password() {
+        let (s, store, hasher) = counted(4);
         s.create_account("alice", &GOOD.into()).unwrap();
-        let saves = || store.saves.load(Ordering::SeqCst);
-        let before = saves();
-        s.login("alice", &"wrong password here".into()).unwrap_err();
-        let wrong = saves() - before;
-        let before = saves();
-        s.login("nobody", &"wrong password here".into()).unwrap_err();
-        let unknown = saves() - before;
-        assert_eq!((wrong, unknown), (1, 1));
+        let wrong = cost_of(&s, &store, &hasher, "alice", "wrong password here");
+        let unknown = cost_of(&s, &store, &hasher, "nobody", "wrong password here");
+        assert_eq!(wrong, unknown);
+        assert_eq!(wrong.1, 1, "one save each");
+    }
+
+    #[test]
+    fn a_name_typed_with_capitals_costs_an_unknown_name_no_extra_read() {
+        let (s, store, hasher) = counted(4);
+        s.create_account("alice", &GOOD.into()).unwrap();
+        let known = cost_of(&s, &store, &hasher, "Alice", "wrong password here");
+        let unknown = cost_of(&s, &store, &hasher, "Nobody", "wrong password here");
+        let lower = cost_of(&s, &store, &hasher, "nobody", "wrong password here");
+        assert_eq!(known, unknown);
+        assert_eq!(unknown, lower);
+    }
+
+    #[test]
+    fn a_wrong_password_costs_the_configured_work_whatever_the_stored_cost() {
+        // Accounts imported at costs below and at the configured one (as `htpasswd -B`
+        // makes them at cost 5 while authtui runs at 12).
+        let configured = 7;
+        let (s, store, hasher) = counted(configured);
+        let entries: Vec<(String, String)> = (4..=configured)
+            .map(|c| {
+                let hash = hashing::hash(&GOOD.into(), Cost::new(c).unwrap()).unwrap();
+                (format!("user{c}"), hash)
+            })
+            .collect();
+        s.import_hashes(&entries).unwrap();
+        let unknown = cost_of(&s, &store, &hasher, "nobody", "wrong password here");
+        assert_eq!(unknown.2, 1 << configured);
+        for (name, _) in &entries {
+            let wrong = cost_of(&s, &store, &hasher, name, "wrong password here");
+            assert_eq!(wrong, unknown, "{name}");
+        }
+        // And a password whose NFC form differs tries two forms, known name or not.
+        let decomposed = "wrong pa\u{301}ssword here";
+        let unknown = cost_of(&s, &store, &hasher, "nobody", decomposed);
+        assert_eq!(unknown.2, 2 << configured);
+        for (name, _) in &entries {
+            assert_eq!(cost_of(&s, &store, &hasher, name, decomposed), unknown, "{name}");
+        }
     }
 
     #[test]
     fn an_empty_store_is_not_written_by_a_failed_login() {
-        let (s, _) = service();
+        let (s, store, _) = counted(4);
         s.login("nobody", &GOOD.into()).unwrap_err();
-        assert!(s.list().unwrap().is_empty());
+        assert_eq!(store.counts().1, 0);
     }
 }

@@ -276,6 +276,15 @@ impl UserStore for JsonFile {
         Ok(self.read()?.to_map())
     }
 
+    fn find(&self, names: &[&str]) -> Result<Option<(String, UserRecord)>, StoreError> {
+        let users = self.read()?;
+        let found = names
+            .iter()
+            .find_map(|name| Some(((*name).to_owned(), users.get(name)?)));
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(users);
+        Ok(found)
+    }
+
     fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError> {
         let _lock = self.lock()?;
         let cached = self.cached.lock().unwrap_or_else(|p| p.into_inner()).take();

@@ -113,6 +113,18 @@ pub trait UserStore: Send + Sync {
     /// Every account, read from a consistent snapshot.
     fn all(&self) -> Result<UserMap, StoreError>;
 
+    /// The first of `names` that is an account, with its record, from one consistent
+    /// snapshot: looking up a second spelling must cost no second read, or the time it
+    /// takes would tell whether the first one exists.
+    fn find(&self, names: &[&str]) -> Result<Option<(String, UserRecord)>, StoreError> {
+        for name in names {
+            if let Some(record) = self.get(name)? {
+                return Ok(Some(((*name).to_owned(), record)));
+            }
+        }
+        Ok(None)
+    }
+
     /// Read-modify-write under an exclusive lock: `change` sees the current accounts (never
     /// a stale copy) and says whether to save them.
     fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError>;
@@ -145,6 +157,10 @@ impl<T: UserStore + ?Sized> UserStore for std::sync::Arc<T> {
 
     fn all(&self) -> Result<UserMap, StoreError> {
         (**self).all()
+    }
+
+    fn find(&self, names: &[&str]) -> Result<Option<(String, UserRecord)>, StoreError> {
+        (**self).find(names)
     }
 
     fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError> {
