@@ -9,11 +9,13 @@ mod prompt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use crate::auth::{AuthError, Cost, ImportOutcome, Service};
+use crate::printable;
 use crate::store::{EventFile, JsonFile, default_path};
 
 /// Command-line arguments: global options, and a subcommand (none opens the app).
@@ -189,13 +191,24 @@ pub fn report(failure: Failure) -> ExitCode {
 
 /// The service the app and the commands use: `users.json` and `events.jsonl` beside it.
 pub fn open_service(path: &Path, cost: Cost) -> Service {
-    Service::new(JsonFile::new(path), cost).with_log(EventFile::beside(path))
+    open_service_and_log(path, cost).0
+}
+
+/// [`open_service`], and a handle on its log (to ask what a read of it skipped).
+pub fn open_service_and_log(path: &Path, cost: Cost) -> (Service, Arc<EventFile>) {
+    let log = Arc::new(EventFile::beside(path));
+    let service = Service::new(JsonFile::new(path), cost).with_log(Arc::clone(&log));
+    (service, log)
 }
 
 fn execute(data_file: Option<&Path>, cost: Cost, command: Command) -> Result<(), Failure> {
     let path = data_path(data_file)?;
-    let service = open_service(&path, cost);
+    let (service, log) = open_service_and_log(&path, cost);
     let result = execute_on(&service, &path, cost, command);
+    // Lines of events.jsonl a read skipped (torn, glued, foreign): named, never fatal.
+    for skipped in log.take_warnings() {
+        eprintln!("authtui: warning: {}", printable::escape(&skipped));
+    }
     for failure in service.take_log_failures() {
         eprintln!("authtui: warning: {failure}");
     }
