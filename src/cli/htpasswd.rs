@@ -47,7 +47,10 @@ pub fn parse(text: &str) -> Parsed {
             None => parsed.bcrypt.push((name.to_owned(), hash.to_owned())),
             Some(kind) => parsed.skipped.push(Skipped {
                 what: name.to_owned(),
-                reason: format!("{kind} is not bcrypt; add the account with `authtui user add {name}`"),
+                reason: format!(
+                    "{kind} is not bcrypt; add the account with `authtui user add {}`",
+                    crate::printable::name(name)
+                ),
             }),
         }
     }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Local, Utc};
 use serde::Serialize;
 
 use crate::auth::{Account, LockState};
+use crate::printable;
 use crate::store::Event;
 
 fn local(t: Option<DateTime<Utc>>) -> String {
@@ -26,7 +27,7 @@ fn lock_text(lock: LockState) -> String {
 
 pub fn write_table(out: &mut impl Write, accounts: &[Account], path: &Path) -> io::Result<()> {
     if accounts.is_empty() {
-        return writeln!(out, "No accounts in {}", path.display());
+        return writeln!(out, "No accounts in {}", printable::path(path));
     }
     let header = ["USERNAME", "CREATED", "LAST LOGIN", "FAILED", "LOCKED UNTIL"];
     let rows: Vec<[String; 5]> = accounts
@@ -34,7 +35,7 @@ pub fn write_table(out: &mut impl Write, accounts: &[Account], path: &Path) -> i
         .map(|a| {
             [
                 // Names from a file may be anything: printable, and at most a column wide.
-                crate::printable::printable(&a.username, 32),
+                printable::printable(&a.username, 32),
                 local(a.created_at),
                 local(a.last_login_at),
                 a.failed_attempts.to_string(),
@@ -42,17 +43,18 @@ pub fn write_table(out: &mut impl Write, accounts: &[Account], path: &Path) -> i
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
+    // Columns are measured in display columns: a CJK name is twice as wide as its length.
+    let mut widths = header.map(printable::width);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(printable::width(cell));
         }
     }
     let mut line = |cells: [&str; 5]| {
         let text: Vec<String> = cells
             .iter()
             .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
+            .map(|(c, w)| printable::pad(c, w))
             .collect();
         writeln!(out, "{}", text.join("  ").trim_end())
     };
@@ -96,12 +98,18 @@ pub fn write_json(out: &mut impl Write, accounts: &[Account]) -> io::Result<()> 
     writeln!(out)
 }
 
-/// `authtui log`: one event a line, oldest first, in local time.
+/// `authtui log`: one event a line, oldest first, in local time. The name column is at
+/// least 16 display columns, wider if a name (cut to 32) needs it.
 pub fn write_events(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
-    for e in events {
+    let names: Vec<String> = events
+        .iter()
+        .map(|e| printable::printable(&e.username, 32))
+        .collect();
+    let column = names.iter().map(|n| printable::width(n)).fold(16, usize::max);
+    for (e, name) in events.iter().zip(&names) {
         let at = e.at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S");
-        let name = crate::printable::printable(&e.username, 32);
-        writeln!(out, "{at}  {name:<16}  {}", e.event.describe())?;
+        let name = printable::pad(name, column);
+        writeln!(out, "{at}  {name}  {}", e.event.describe())?;
     }
     Ok(())
 }

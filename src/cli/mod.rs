@@ -9,11 +9,13 @@ mod prompt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use crate::auth::{AuthError, Cost, ImportOutcome, Service};
+use crate::printable;
 use crate::store::{EventFile, JsonFile, default_path};
 
 /// Command-line arguments: global options, and a subcommand (none opens the app).
@@ -181,23 +183,35 @@ pub fn run(data_file: Option<&Path>, cost: Cost, command: Command) -> ExitCode {
     }
 }
 
-/// Prints a failure as one line on stderr and gives its exit code.
+/// Prints a failure as one line on stderr and gives its exit code. The message is
+/// escaped as a whole too, so that nothing in it can act on the terminal or break the line.
 pub fn report(failure: Failure) -> ExitCode {
-    eprintln!("authtui: {}", failure.message);
+    eprintln!("authtui: {}", printable::escape(&failure.message));
     ExitCode::from(failure.code)
 }
 
 /// The service the app and the commands use: `users.json` and `events.jsonl` beside it.
 pub fn open_service(path: &Path, cost: Cost) -> Service {
-    Service::new(JsonFile::new(path), cost).with_log(EventFile::beside(path))
+    open_service_and_log(path, cost).0
+}
+
+/// [`open_service`], and a handle on its log (to ask what a read of it skipped).
+pub fn open_service_and_log(path: &Path, cost: Cost) -> (Service, Arc<EventFile>) {
+    let log = Arc::new(EventFile::beside(path));
+    let service = Service::new(JsonFile::new(path), cost).with_log(Arc::clone(&log));
+    (service, log)
 }
 
 fn execute(data_file: Option<&Path>, cost: Cost, command: Command) -> Result<(), Failure> {
     let path = data_path(data_file)?;
-    let service = open_service(&path, cost);
+    let (service, log) = open_service_and_log(&path, cost);
     let result = execute_on(&service, &path, cost, command);
+    // Lines of events.jsonl a read skipped (torn, glued, foreign): named, never fatal.
+    for skipped in log.take_warnings() {
+        eprintln!("authtui: warning: {}", printable::escape(&skipped));
+    }
     for failure in service.take_log_failures() {
-        eprintln!("authtui: warning: {failure}");
+        eprintln!("authtui: warning: {}", printable::escape(&failure));
     }
     result
 }
@@ -218,7 +232,11 @@ fn execute_on(service: &Service, path: &Path, cost: Cost, command: Command) -> R
         Command::User(UserCommand::Add { username, password }) => {
             let password = prompt::new_password(password.password_stdin)?;
             let name = service.create_account(&username, &password)?;
-            say(writeln!(out, "Created account {name}"))
+            say(writeln!(
+                out,
+                "Created account {}",
+                printable::name(name.as_str())
+            ))
         }
         Command::User(UserCommand::List { json }) => {
             let accounts = service.list()?;
@@ -230,7 +248,11 @@ fn execute_on(service: &Service, path: &Path, cost: Cost, command: Command) -> R
         }
         Command::User(UserCommand::Remove { username }) => {
             service.remove(&username)?;
-            say(writeln!(out, "Removed account {}", username.trim()))
+            say(writeln!(
+                out,
+                "Removed account {}",
+                printable::name(username.trim())
+            ))
         }
         Command::User(UserCommand::Passwd { username, password }) => {
             // Fail fast on a typo, before asking for a password twice.
@@ -239,16 +261,21 @@ fn execute_on(service: &Service, path: &Path, cost: Cost, command: Command) -> R
             }
             let password = prompt::new_password(password.password_stdin)?;
             service.set_password(&username, &password)?;
-            say(writeln!(out, "Password set for {}", username.trim()))
+            say(writeln!(
+                out,
+                "Password set for {}",
+                printable::name(username.trim())
+            ))
         }
         Command::User(UserCommand::Unlock { username }) => {
             service.unlock(&username)?;
-            say(writeln!(out, "Unlocked {}", username.trim()))
+            say(writeln!(out, "Unlocked {}", printable::name(username.trim())))
         }
         Command::Verify { username, password } => {
             let password = prompt::password("Password: ", password.password_stdin)?;
             let session = service.login(&username, &password)?;
-            say(writeln!(out, "Password for {} is correct", session.username()))
+            let name = printable::name(session.username().as_str());
+            say(writeln!(out, "Password for {name} is correct"))
         }
         Command::ImportHtpasswd { file } => import(service, &file, &mut out),
         Command::Log { user } => {
@@ -264,19 +291,30 @@ fn say(written: std::io::Result<()>) -> Result<(), Failure> {
 
 fn import(service: &Service, file: &Path, out: &mut impl Write) -> Result<(), Failure> {
     let text = std::fs::read_to_string(file)
-        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", printable::path(file))))?;
     let parsed = htpasswd::parse(&text);
     let outcomes = service.import_hashes(&parsed.bcrypt)?;
     let mut skipped = parsed.skipped.len();
     for skip in &parsed.skipped {
-        say(writeln!(out, "skipped {}: {}", skip.what, skip.reason))?;
+        let (what, reason) = (printable::name(&skip.what), printable::escape(&skip.reason));
+        say(writeln!(out, "skipped {what}: {reason}"))?;
     }
     let mut imported = 0;
     for (outcome, (original, _)) in outcomes.iter().zip(&parsed.bcrypt) {
+        // Names from the file may be anything: every one is shown through `printable`.
+        let original_shown = printable::name(original);
         say(match outcome {
-            ImportOutcome::Imported(name) if name.as_str() == original => writeln!(out, "imported {name}"),
-            ImportOutcome::Imported(name) => writeln!(out, "imported {original} as {name}"),
-            ImportOutcome::Skipped { username, reason } => writeln!(out, "skipped {username}: {reason}"),
+            ImportOutcome::Imported(name) if name.as_str() == original => {
+                writeln!(out, "imported {original_shown}")
+            }
+            ImportOutcome::Imported(name) => {
+                let name = printable::name(name.as_str());
+                writeln!(out, "imported {original_shown} as {name}")
+            }
+            ImportOutcome::Skipped { username, reason } => {
+                let (username, reason) = (printable::name(username), printable::escape(reason));
+                writeln!(out, "skipped {username}: {reason}")
+            }
         })?;
         match outcome {
             ImportOutcome::Imported(_) => imported += 1,

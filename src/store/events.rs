@@ -3,9 +3,9 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -72,16 +72,45 @@ pub trait EventLog: Send + Sync {
     fn all(&self) -> Result<Vec<Event>, StoreError>;
 }
 
+/// A log shared with whoever keeps a handle on it (the CLI keeps one to print what a
+/// read skipped).
+impl<T: EventLog + ?Sized> EventLog for Arc<T> {
+    fn append(&self, event: &Event) -> Result<(), StoreError> {
+        (**self).append(event)
+    }
+
+    fn recent(&self, username: &str, limit: usize) -> Result<Vec<Event>, StoreError> {
+        (**self).recent(username, limit)
+    }
+
+    fn all(&self) -> Result<Vec<Event>, StoreError> {
+        (**self).all()
+    }
+}
+
 /// `events.jsonl`: created 0600, appended with one write per line (O_APPEND), so lines
-/// from several processes never interleave.
+/// from several processes never interleave. A line is written whole or not at all: an
+/// append holds an exclusive lock on the file, first cuts a torn tail (a line without its
+/// newline, left by a short write of an older build or a crash), and cuts its own line
+/// back if the write fails part way (disk full, file size limit). Readers skip a torn or
+/// unparsable line instead of failing; [`EventFile::take_warnings`] says which.
 #[derive(Debug)]
 pub struct EventFile {
     path: PathBuf,
+    /// What the last [`EventLog::all`] skipped, one message a line (at most
+    /// [`MAX_WARNINGS`] and a count of the rest).
+    warnings: Mutex<Vec<String>>,
 }
+
+/// Lines skipped in one read that are each named; more are counted in one message.
+const MAX_WARNINGS: usize = 20;
 
 impl EventFile {
     pub fn new(path: impl Into<PathBuf>) -> EventFile {
-        EventFile { path: path.into() }
+        EventFile {
+            path: path.into(),
+            warnings: Mutex::new(Vec::new()),
+        }
     }
 
     /// `events.jsonl` in the directory of `users_json`.
@@ -101,14 +130,96 @@ impl EventFile {
         }
     }
 
-    fn parse_line(&self, line: &[u8], number: usize) -> Result<Event, StoreError> {
-        serde_json::from_slice(line).map_err(|e| StoreError::Corrupt {
-            path: self.path.clone(),
-            line: number,
-            column: e.column(),
-            reason: e.to_string(),
-        })
+    /// The lines the last [`EventLog::all`] skipped, as warnings naming the file and the
+    /// line (printable: a line's text is escaped and cut short).
+    pub fn take_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|p| p.into_inner()))
     }
+
+    /// A warning about line `number`, which is skipped.
+    fn skipped(&self, number: usize, why: &str) -> String {
+        format!(
+            "{}:{number}: skipped a line that is not a whole event ({}); the other lines are shown",
+            crate::printable::path(&self.path),
+            crate::printable::printable(why, 200),
+        )
+    }
+
+    /// Every whole line that parses, oldest first, and a warning for each one that does
+    /// not (a torn tail, a glued or foreign line).
+    fn parse_all(&self, bytes: &[u8]) -> (Vec<Event>, Vec<String>) {
+        let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let (body, tail) = bytes.split_at(whole);
+        let mut events = Vec::new();
+        let mut warnings = Vec::new();
+        let mut bad = 0;
+        let mut warn = |warnings: &mut Vec<String>, message: &dyn Fn() -> String| {
+            bad += 1;
+            if bad <= MAX_WARNINGS {
+                warnings.push(message());
+            }
+        };
+        let mut lines = 0;
+        for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+            lines = i;
+            if line.is_empty() {
+                continue;
+            }
+            match serde_json::from_slice::<Event>(line) {
+                Ok(event) => events.push(event),
+                Err(e) => warn(&mut warnings, &|| self.skipped(i + 1, &reason_of(&e))),
+            }
+        }
+        if !tail.is_empty() {
+            let why = "torn: it has no newline at its end";
+            warn(&mut warnings, &|| self.skipped(lines + 1, why));
+        }
+        if bad > MAX_WARNINGS {
+            warnings.push(format!(
+                "{}: {} more lines that are not whole events were skipped",
+                crate::printable::path(&self.path),
+                bad - MAX_WARNINGS
+            ));
+        }
+        (events, warnings)
+    }
+
+    /// Cuts a torn tail (bytes after the last newline) off the log; gives the length
+    /// left. Called with the exclusive lock held.
+    fn cut_torn_tail(&self, file: &File) -> Result<u64, StoreError> {
+        let len = file.metadata().map_err(self.io("read"))?.len();
+        let mut end = len;
+        let mut last = [0u8];
+        if end == 0 || (file.read_exact_at(&mut last, end - 1).is_ok() && last[0] == b'\n') {
+            return Ok(len);
+        }
+        // Find the last newline, reading backwards a block at a time.
+        let mut block = vec![0u8; 4096];
+        let whole = loop {
+            if end == 0 {
+                break 0;
+            }
+            let start = end.saturating_sub(block.len() as u64);
+            let chunk = &mut block[..(end - start) as usize];
+            file.read_exact_at(chunk, start).map_err(self.io("read"))?;
+            if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+                break start + i as u64 + 1;
+            }
+            end = start;
+        };
+        file.set_len(whole)
+            .map_err(self.io("cut the torn last line of"))?;
+        Ok(whole)
+    }
+}
+
+/// serde_json's message without its " at line 1 column C" (the line is given our way).
+fn reason_of(e: &serde_json::Error) -> String {
+    let mut reason = e.to_string();
+    if let Some(cut) = reason.rfind(" at line ") {
+        reason.truncate(cut);
+    }
+    format!("{reason}, at column {}", e.column())
 }
 
 impl EventLog for EventFile {
@@ -125,12 +236,23 @@ impl EventLog for EventFile {
             return Ok(());
         }
         let mut file = OpenOptions::new()
+            .read(true)
             .append(true)
             .create(true)
             .mode(0o600)
             .open(&self.path)
             .map_err(self.io("open"))?;
-        file.write_all(&line).map_err(self.io("write"))
+        // Exclusive while the tail is checked and the line written: no other writer can
+        // append between the two, or be cut back by our truncation. (Released on close.)
+        file.lock().map_err(self.io("lock"))?;
+        let len = self.cut_torn_tail(&file)?;
+        if let Err(e) = file.write_all(&line) {
+            // A short write leaves part of the line: take it back. Should that fail too,
+            // the next append cuts it as a torn tail.
+            let _ = file.set_len(len);
+            return Err(self.io("write")(e));
+        }
+        Ok(())
     }
 
     fn recent(&self, username: &str, limit: usize) -> Result<Vec<Event>, StoreError> {
@@ -144,6 +266,8 @@ impl EventLog for EventFile {
         let mut end = file.seek(SeekFrom::End(0)).map_err(self.io("read"))?;
         let mut tail: Vec<u8> = Vec::new();
         let mut found = Vec::new();
+        // The file's last segment (after its last newline) is torn unless it is empty.
+        let mut last_seen = false;
         while found.len() < limit && end > 0 {
             let start = end.saturating_sub(CHUNK);
             let mut chunk = vec![0; (end - start) as usize];
@@ -160,7 +284,12 @@ impl EventLog for EventFile {
                     .map_or(chunk.len(), |i| i + 1)
             };
             tail = chunk[..split].to_vec();
-            for line in chunk[split..].split(|&b| b == b'\n').rev() {
+            let mut lines = chunk[split..].split(|&b| b == b'\n').rev();
+            if !last_seen && split < chunk.len() {
+                last_seen = true;
+                lines.next();
+            }
+            for line in lines {
                 if line.is_empty() || found.len() == limit {
                     continue;
                 }
@@ -183,12 +312,9 @@ impl EventLog for EventFile {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(self.io("read")(e)),
         };
-        bytes
-            .split(|&b| b == b'\n')
-            .enumerate()
-            .filter(|(_, line)| !line.is_empty())
-            .map(|(i, line)| self.parse_line(line, i + 1))
-            .collect()
+        let (events, warnings) = self.parse_all(&bytes);
+        *self.warnings.lock().unwrap_or_else(|p| p.into_inner()) = warnings;
+        Ok(events)
     }
 }
 
@@ -278,6 +404,87 @@ mod tests {
         let log = EventFile::new(dir.path().join("new/authtui/events.jsonl"));
         log.append(&event(1, EventKind::LoginFailure, "nobody")).unwrap();
         assert!(!dir.path().join("new").exists());
+    }
+
+    fn line(secs: i64, user: &str) -> String {
+        let mut text = serde_json::to_string(&event(secs, EventKind::LoginSuccess, user)).unwrap();
+        text.push('\n');
+        text
+    }
+
+    #[test]
+    fn all_skips_torn_and_foreign_lines_and_says_which() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventFile::new(dir.path().join("events.jsonl"));
+        let text = line(1, "alice")
+            + r#"{"at":"1970-01-01T00:00:02Z","event":"log"#
+            + &line(3, "bob")
+            + r#"{"at":"1970-01-01T00:00:04Z","event":"\u001b]0;x\u0007","username":"x"}"#
+            + "\n"
+            + &line(5, "carol")
+            + r#"{"at":"1970"#;
+        std::fs::write(log.path(), text).unwrap();
+        let times: Vec<i64> = log.all().unwrap().iter().map(|e| e.at.timestamp()).collect();
+        assert_eq!(times, [1, 5]);
+        let warnings = log.take_warnings();
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        for (w, n) in warnings.iter().zip([2, 3, 5]) {
+            assert!(w.contains(&format!("events.jsonl:{n}: skipped")), "{w}");
+            assert!(!w.chars().any(crate::printable::is_hidden), "{w:?}");
+        }
+        assert!(warnings[2].contains("torn"), "{}", warnings[2]);
+        assert_eq!(log.take_warnings(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn many_bad_lines_are_counted_not_each_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventFile::new(dir.path().join("events.jsonl"));
+        std::fs::write(log.path(), "junk\n".repeat(1000) + &line(1, "alice")).unwrap();
+        assert_eq!(log.all().unwrap().len(), 1);
+        let warnings = log.take_warnings();
+        assert_eq!(warnings.len(), MAX_WARNINGS + 1);
+        assert!(warnings[MAX_WARNINGS].contains("980 more lines"), "{warnings:?}");
+    }
+
+    #[test]
+    fn an_append_cuts_a_torn_tail_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventFile::new(dir.path().join("events.jsonl"));
+        // A tail longer than the block the cut reads backwards with, and a file with no
+        // newline at all.
+        for (before, torn) in [
+            (line(1, "alice"), "x".repeat(10_000)),
+            (line(1, "alice"), r#"{"at":"#.to_owned()),
+            (String::new(), "no newline anywhere".to_owned()),
+        ] {
+            std::fs::write(log.path(), before.clone() + &torn).unwrap();
+            log.append(&event(2, EventKind::LoginSuccess, "bob")).unwrap();
+            let text = std::fs::read_to_string(log.path()).unwrap();
+            assert_eq!(text, before + &line(2, "bob"));
+        }
+    }
+
+    #[test]
+    fn recent_skips_a_torn_last_line_even_one_that_parses() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventFile::new(dir.path().join("events.jsonl"));
+        // A short write that lost only the newline: the next append cuts it, so a reader
+        // must not show it either.
+        let text = line(1, "alice") + line(2, "alice").trim_end();
+        std::fs::write(log.path(), &text).unwrap();
+        let times: Vec<i64> = log
+            .recent("alice", 5)
+            .unwrap()
+            .iter()
+            .map(|e| e.at.timestamp())
+            .collect();
+        assert_eq!(times, [1]);
+        assert_eq!(log.all().unwrap().len(), 1);
+        // And across chunks: a torn tail longer than the 64 KiB the read goes back by.
+        let text = line(1, "alice") + &"y".repeat(100_000);
+        std::fs::write(log.path(), &text).unwrap();
+        assert_eq!(log.recent("alice", 5).unwrap().len(), 1);
     }
 
     #[test]

@@ -78,7 +78,7 @@ pub enum Change {
 /// what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}: {source}", crate::printable::path(path))]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -86,8 +86,9 @@ pub enum StoreError {
         source: io::Error,
     },
     #[error(
-        "{}:{line}:{column}: not a valid users file ({reason}); it was left untouched: fix or restore it",
-        path.display()
+        "{}:{line}:{column}: not a valid users file ({}); it was left untouched: fix or restore it",
+        crate::printable::path(path),
+        crate::printable::printable(reason, 200)
     )]
     Corrupt {
         path: PathBuf,
@@ -97,10 +98,13 @@ pub enum StoreError {
     },
     #[error(
         "{} has format version {found}, but this authtui reads only version {FORMAT_VERSION}: use a newer authtui",
-        path.display()
+        crate::printable::path(path)
     )]
     UnsupportedVersion { path: PathBuf, found: u64 },
-    #[error("{} is a symbolic link; authtui reads and replaces only a regular file: point --data-file at the real file", path.display())]
+    #[error(
+        "{} is a symbolic link; authtui reads and replaces only a regular file: point --data-file at the real file",
+        crate::printable::path(path)
+    )]
     Symlink { path: PathBuf },
 }
 
