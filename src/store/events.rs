@@ -1,9 +1,7 @@
 //! The activity log: `events.jsonl` beside `users.json`, one JSON object a line, appended
 //! and never rewritten. It holds times, usernames and what happened; never a password.
 
-use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -11,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
+use super::safe_open::{self, Mode, Owner};
 
 /// What happened. The names are the file's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,20 +123,16 @@ impl EventLog for EventFile {
         {
             return Ok(());
         }
-        let mut file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(&self.path)
-            .map_err(self.io("open"))?;
+        let owner = Owner::of_nearest_dir(&self.path);
+        let Some(mut file) = safe_open::open(&self.path, Mode::AppendCreate, owner)? else {
+            return Ok(());
+        };
         file.write_all(&line).map_err(self.io("write"))
     }
 
     fn recent(&self, username: &str, limit: usize) -> Result<Vec<Event>, StoreError> {
-        let mut file = match File::open(&self.path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(self.io("read")(e)),
+        let Some(mut file) = safe_open::open(&self.path, Mode::Read, None)? else {
+            return Ok(Vec::new());
         };
         // Read backwards in chunks: the log only grows, and the newest lines are at the end.
         const CHUNK: u64 = 64 * 1024;
@@ -178,10 +173,9 @@ impl EventLog for EventFile {
 
     fn all(&self) -> Result<Vec<Event>, StoreError> {
         let mut bytes = Vec::new();
-        match File::open(&self.path) {
-            Ok(mut f) => f.read_to_end(&mut bytes).map_err(self.io("read"))?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(self.io("read")(e)),
+        match safe_open::open(&self.path, Mode::Read, None)? {
+            Some(mut f) => f.read_to_end(&mut bytes).map_err(self.io("read"))?,
+            None => return Ok(Vec::new()),
         };
         bytes
             .split(|&b| b == b'\n')
