@@ -7,14 +7,17 @@ use authtui::cli::{self, Cli};
 fn main() -> ExitCode {
     let args = Cli::parse();
     match args.command {
-        Some(command) => cli::run(args.data_file.as_deref(), args.cost, command),
+        Some(command) => cli::run(args.data_file.as_deref(), args.cost, args.lock_timeout, command),
         None => {
             let path = match cli::data_path(args.data_file.as_deref()) {
                 Ok(path) => path,
                 Err(failure) => return cli::report(failure),
             };
             let idle = (!args.idle_timeout.is_zero()).then_some(args.idle_timeout);
-            match authtui::tui::run(cli::open_service(&path, args.cost), idle) {
+            // A long wait for the lock shows in the app's busy line.
+            let notice = std::sync::Arc::new(authtui::tui::worker::lock_notice);
+            let (service, _) = cli::open_service_with(&path, args.cost, args.lock_timeout, notice);
+            match authtui::tui::run(service, idle) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("authtui: {e}");

@@ -538,15 +538,20 @@ fn a_symlinked_temp_file_is_replaced_not_followed() {
 }
 
 #[test]
-fn a_symlinked_lock_file_does_not_change_what_it_points_to() {
+fn a_symlinked_lock_file_is_refused_and_what_it_points_to_is_unchanged() {
+    // A lock taken through a link would exclude nothing for a process that locks the real
+    // name: refused like a linked users.json, and the target never written.
     let sb = Sandbox::with_file(&alice_and_bob());
     let victim = sb.dir.path().join("victim");
     std::fs::write(&victim, "precious").unwrap();
-    std::os::unix::fs::symlink(&victim, sb.data.with_file_name("users.json.lock")).unwrap();
-    sb.add("carol", PW2).expect_no_panic().expect_code(0);
-    sb.verify("alice", PW).expect_code(0);
+    let lock = sb.data.with_file_name("users.json.lock");
+    std::os::unix::fs::symlink(&victim, &lock).unwrap();
+    let out = sb.add("carol", PW2);
+    assert_data_error(&out, &lock, "add");
+    assert!(error_line(&out).contains("symbolic link"), "{out:#?}");
+    assert_data_error(&sb.verify("alice", PW), &lock, "verify");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
-    assert_eq!(sb.usernames(), ["alice", "bob", "carol"]);
+    assert_eq!(sb.usernames(), ["alice", "bob"]);
 }
 
 #[test]

@@ -103,7 +103,10 @@ pub fn write_json(out: &mut impl Write, accounts: &[Account]) -> io::Result<()> 
 pub fn write_events(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
     let names: Vec<String> = events
         .iter()
-        .map(|e| printable::printable(&e.username, 32))
+        .map(|e| match e.username.as_str() {
+            crate::auth::UNKNOWN_NAME => "(unknown name)".to_owned(),
+            name => printable::printable(name, 32),
+        })
         .collect();
     let column = names.iter().map(|n| printable::width(n)).fold(16, usize::max);
     for (e, name) in events.iter().zip(&names) {

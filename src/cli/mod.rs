@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 
 use crate::auth::{AuthError, Cost, ImportOutcome, Service};
 use crate::printable;
-use crate::store::{EventFile, JsonFile, default_path};
+use crate::store::{EventFile, JsonFile, LockNotice, default_path};
 
 /// Command-line arguments: global options, and a subcommand (none opens the app).
 #[derive(Debug, Parser)]
@@ -38,6 +38,11 @@ pub struct Cli {
     /// Sign out of the app after this long without a key: 90s, 15m, 1h; 0 never
     #[arg(long, global = true, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
     pub idle_timeout: Duration,
+
+    /// Give up on a change after waiting this long for another process's lock: 30s, 2m;
+    /// 0 tries once; at most 1h
+    #[arg(long, global = true, env = "AUTHTUI_LOCK_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_lock_timeout)]
+    pub lock_timeout: Duration,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -74,6 +79,21 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(bad());
     }
     Ok(Duration::from_secs(total))
+}
+
+/// The longest `--lock-timeout`: a wait is bounded, never "forever".
+pub const MAX_LOCK_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// A duration as [`parse_duration`] reads it, at most [`MAX_LOCK_TIMEOUT`].
+pub fn parse_lock_timeout(text: &str) -> Result<Duration, String> {
+    let timeout = parse_duration(text)?;
+    if timeout > MAX_LOCK_TIMEOUT {
+        return Err(format!(
+            "'{}' is longer than the longest lock wait, 1h",
+            text.trim()
+        ));
+    }
+    Ok(timeout)
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,8 +196,8 @@ pub fn data_path(data_file: Option<&Path>) -> Result<PathBuf, Failure> {
 }
 
 /// Runs an admin command and reports its outcome.
-pub fn run(data_file: Option<&Path>, cost: Cost, command: Command) -> ExitCode {
-    match execute(data_file, cost, command) {
+pub fn run(data_file: Option<&Path>, cost: Cost, lock_timeout: Duration, command: Command) -> ExitCode {
+    match execute(data_file, cost, lock_timeout, command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => report(failure),
     }
@@ -190,21 +210,54 @@ pub fn report(failure: Failure) -> ExitCode {
     ExitCode::from(failure.code)
 }
 
-/// The service the app and the commands use: `users.json` and `events.jsonl` beside it.
+/// The service the app and the commands use: `users.json` and `events.jsonl` beside it,
+/// with the default lock wait and its notice on stderr.
 pub fn open_service(path: &Path, cost: Cost) -> Service {
-    open_service_and_log(path, cost).0
+    open_service_with(path, cost, JsonFile::DEFAULT_LOCK_TIMEOUT, stderr_lock_notice()).0
 }
 
-/// [`open_service`], and a handle on its log (to ask what a read of it skipped).
-pub fn open_service_and_log(path: &Path, cost: Cost) -> (Service, Arc<EventFile>) {
+/// [`open_service`] with a lock wait and what to do when a wait is long, and a handle on
+/// its log (to ask what a read of it skipped).
+pub fn open_service_with(
+    path: &Path,
+    cost: Cost,
+    lock_timeout: Duration,
+    notice: LockNotice,
+) -> (Service, Arc<EventFile>) {
+    let store = JsonFile::new(path)
+        .with_lock_timeout(lock_timeout)
+        .with_lock_notice(notice);
     let log = Arc::new(EventFile::beside(path));
-    let service = Service::new(JsonFile::new(path), cost).with_log(Arc::clone(&log));
+    let service = Service::new(store, cost).with_log(Arc::clone(&log));
     (service, log)
 }
 
-fn execute(data_file: Option<&Path>, cost: Cost, command: Command) -> Result<(), Failure> {
+/// The CLI's word on a long wait for the lock: one line on stderr, once.
+pub fn stderr_lock_notice() -> LockNotice {
+    let told = std::sync::atomic::AtomicBool::new(false);
+    std::sync::Arc::new(move |lock: &Path| {
+        if !told.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            eprintln!("authtui: {}", lock_wait_message(lock));
+        }
+    })
+}
+
+/// What a long wait for the lock is, in words.
+pub fn lock_wait_message(lock: &Path) -> String {
+    format!(
+        "waiting for the lock on {}, held by another process…",
+        lock.display()
+    )
+}
+
+fn execute(
+    data_file: Option<&Path>,
+    cost: Cost,
+    lock_timeout: Duration,
+    command: Command,
+) -> Result<(), Failure> {
     let path = data_path(data_file)?;
-    let (service, log) = open_service_and_log(&path, cost);
+    let (service, log) = open_service_with(&path, cost, lock_timeout, stderr_lock_notice());
     let result = execute_on(&service, &path, cost, command);
     // Lines of events.jsonl a read skipped (torn, glued, foreign): named, never fatal.
     for skipped in log.take_warnings() {

@@ -1,9 +1,9 @@
 //! The activity log: `events.jsonl` beside `users.json`, one JSON object a line, appended
 //! and never rewritten. It holds times, usernames and what happened; never a password.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
+use super::safe_open::{self, Mode, Owner};
 
 /// What happened. The names are the file's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,18 +236,15 @@ impl EventLog for EventFile {
         {
             return Ok(());
         }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(&self.path)
-            .map_err(self.io("open"))?;
+        let owner = Owner::of_nearest_dir(&self.path);
+        let Some(file) = safe_open::open(&self.path, Mode::AppendCreate, owner)? else {
+            return Ok(());
+        };
         // Exclusive while the tail is checked and the line written: no other writer can
         // append between the two, or be cut back by our truncation. (Released on close.)
         file.lock().map_err(self.io("lock"))?;
         let len = self.cut_torn_tail(&file)?;
-        if let Err(e) = file.write_all(&line) {
+        if let Err(e) = (&file).write_all(&line) {
             // A short write leaves part of the line: take it back. Should that fail too,
             // the next append cuts it as a torn tail.
             let _ = file.set_len(len);
@@ -256,10 +254,8 @@ impl EventLog for EventFile {
     }
 
     fn recent(&self, username: &str, limit: usize) -> Result<Vec<Event>, StoreError> {
-        let mut file = match File::open(&self.path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(self.io("read")(e)),
+        let Some(mut file) = safe_open::open(&self.path, Mode::Read, None)? else {
+            return Ok(Vec::new());
         };
         // Read backwards in chunks: the log only grows, and the newest lines are at the end.
         const CHUNK: u64 = 64 * 1024;
@@ -307,10 +303,9 @@ impl EventLog for EventFile {
 
     fn all(&self) -> Result<Vec<Event>, StoreError> {
         let mut bytes = Vec::new();
-        match File::open(&self.path) {
-            Ok(mut f) => f.read_to_end(&mut bytes).map_err(self.io("read"))?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(self.io("read")(e)),
+        match safe_open::open(&self.path, Mode::Read, None)? {
+            Some(mut f) => f.read_to_end(&mut bytes).map_err(self.io("read"))?,
+            None => return Ok(Vec::new()),
         };
         let (events, warnings) = self.parse_all(&bytes);
         *self.warnings.lock().unwrap_or_else(|p| p.into_inner()) = warnings;

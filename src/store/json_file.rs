@@ -1,13 +1,15 @@
 //! `users.json` on disk: read without a lock (saves are atomic renames), change under an
 //! exclusive lock on `users.json.lock`, save through a synced temp file.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, TryLockError};
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::format::Parsed;
+use super::safe_open::{self, Mode, Owner};
 use super::users::Base;
 use super::{
     Change, FORMAT_VERSION, StoreError, UserMap, UserRecord, UserStore, Users, unchanged_unless_empty,
@@ -19,12 +21,19 @@ pub fn default_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "authtui").map(|dirs| dirs.data_dir().join("users.json"))
 }
 
+/// Told, once per wait, the path of a lock that another process holds, after
+/// [`JsonFile::LOCK_NOTICE_AFTER`] of waiting for it: the CLI prints it, the app shows it
+/// in its busy line.
+pub type LockNotice = Arc<dyn Fn(&Path) + Send + Sync>;
+
 /// The `users.json` store.
-#[derive(Debug)]
 pub struct JsonFile {
     path: PathBuf,
     lock_path: PathBuf,
     temp_path: PathBuf,
+    /// How long a change waits for a lock held elsewhere before it fails.
+    lock_timeout: Duration,
+    lock_notice: Option<LockNotice>,
     /// The accounts last read by `get`, so that the `update` that usually follows (a login
     /// recording its facts) need not parse and check the same bytes again. Used only if
     /// the file, re-read under the lock, is byte for byte what was parsed; taken, not
@@ -44,8 +53,29 @@ impl JsonFile {
             lock_path: with_suffix(".lock"),
             temp_path: with_suffix(".tmp"),
             path,
+            lock_timeout: JsonFile::DEFAULT_LOCK_TIMEOUT,
+            lock_notice: None,
             cached: Mutex::new(None),
         }
+    }
+
+    /// How long a change waits for the lock by default.
+    pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+    /// How long a change waits for the lock before it says so.
+    pub const LOCK_NOTICE_AFTER: Duration = Duration::from_secs(2);
+
+    /// Waits at most `timeout` for a lock held by another process, then fails with
+    /// [`StoreError::LockTimeout`] (zero: one try).
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// Calls `notice` with the lock's path once a change has waited
+    /// [`JsonFile::LOCK_NOTICE_AFTER`] for it.
+    pub fn with_lock_notice(mut self, notice: LockNotice) -> Self {
+        self.lock_notice = Some(notice);
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -65,27 +95,11 @@ impl JsonFile {
     /// The file's bytes as they are now; `None` if there is no file. Anything unreadable
     /// is an error, never an empty store.
     fn read_bytes(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        match fs::symlink_metadata(&self.path) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(StoreError::Symlink {
-                    path: self.path.clone(),
-                });
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            _ => {}
-        }
-        let mut file = match File::open(&self.path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.io_error("read", &self.path)(e)),
+        // Never a link, a FIFO, a device: only a regular file is read.
+        let Some(mut file) = safe_open::open(&self.path, Mode::Read, None)? else {
+            return Ok(None);
         };
         let meta = file.metadata().map_err(self.io_error("read", &self.path))?;
-        if meta.is_dir() {
-            return Err(self.io_error("read", &self.path)(io::Error::new(
-                io::ErrorKind::IsADirectory,
-                "it is a directory",
-            )));
-        }
         let mut bytes = Vec::with_capacity(meta.len() as usize);
         io::Read::read_to_end(&mut file, &mut bytes).map_err(self.io_error("read", &self.path))?;
         Ok(Some(bytes))
@@ -185,28 +199,58 @@ impl JsonFile {
         if dir.is_dir() {
             return Ok(());
         }
+        // The directories to make, outermost first; root gives them to the owner of the
+        // directory they are made in, as the files later made in them.
+        let owner = Owner::of_nearest_dir(&self.path);
+        let mut missing: Vec<PathBuf> = dir
+            .ancestors()
+            .take_while(|d| !d.as_os_str().is_empty() && fs::symlink_metadata(d).is_err())
+            .map(Path::to_path_buf)
+            .collect();
+        missing.reverse();
         // Directories we create are private to the user (0700), like ~/.ssh.
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(self.io_error("create the directory", dir))
+            .map_err(self.io_error("create the directory", dir))?;
+        safe_open::adopt_dirs(&missing, owner)
     }
 
     fn lock(&self) -> Result<File, StoreError> {
         self.create_parent_dir()?;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&self.lock_path)
-            .map_err(self.io_error("open the lock file", &self.lock_path))?;
+        let owner = Owner::of_data(&self.path);
+        let file = safe_open::open(&self.lock_path, Mode::ReadWriteCreate, owner)?
+            .ok_or_else(|| self.io_error("open", &self.lock_path)(io::ErrorKind::NotFound.into()))?;
         // The lock is on a separate file: a save renames a new inode over users.json, so a
         // lock held on users.json itself would stop excluding the next writer.
-        file.lock().map_err(self.io_error("lock", &self.lock_path))?;
-        Ok(file)
+        // A lock held elsewhere is waited for, said after a while, and given up on in the
+        // end: never a silent hang.
+        let started = Instant::now();
+        let mut told = false;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Error(e)) => return Err(self.io_error("lock", &self.lock_path)(e)),
+            }
+            let waited = started.elapsed();
+            if waited >= self.lock_timeout {
+                return Err(StoreError::LockTimeout {
+                    path: self.lock_path.clone(),
+                    waited: self.lock_timeout,
+                });
+            }
+            if !told && waited >= JsonFile::LOCK_NOTICE_AFTER {
+                told = true;
+                if let Some(notice) = &self.lock_notice {
+                    notice(&self.lock_path);
+                }
+            }
+            std::thread::sleep(pause.min(self.lock_timeout - waited));
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
     }
 
     /// Replaces the file atomically: a crash at any point leaves the old file or the new
@@ -227,8 +271,8 @@ impl JsonFile {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
-        File::open(dir)
-            .and_then(|d| d.sync_all())
+        safe_open::open_dir(dir)?
+            .sync_all()
             .map_err(self.io_error("sync the directory", dir))?;
         fault::point("after-dir-sync");
         Ok(())
@@ -252,15 +296,30 @@ impl JsonFile {
         // above is then only the work a real save does, kept so that both cost the same
         // (see `UserStore::rewrite`).
         let bytes = users.unchanged_bytes().unwrap_or(&buf);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&self.temp_path)
+        // The new file keeps the owner and group of the one it replaces (a save by root
+        // must not take another user's file); a first file goes, from root, to the owner
+        // of the directory.
+        let replaces = fs::symlink_metadata(&self.path).is_ok_and(|m| m.file_type().is_file());
+        let owner = Owner::of_data(&self.path);
+        let mut file = safe_open::open(&self.temp_path, Mode::CreateNew, None)?
+            .ok_or_else(|| self.io_error("create", &self.temp_path)(io::ErrorKind::NotFound.into()))?;
+        let meta = file
+            .metadata()
             .map_err(self.io_error("create", &self.temp_path))?;
+        safe_open::adopt(&file, &meta, owner, &self.path, replaces)?;
         io::Write::write_all(&mut file, bytes).map_err(self.io_error("write", &self.temp_path))?;
         fault::point("after-temp-write");
         file.sync_all().map_err(self.io_error("write", &self.temp_path))
+    }
+}
+
+impl std::fmt::Debug for JsonFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonFile")
+            .field("path", &self.path)
+            .field("lock_timeout", &self.lock_timeout)
+            .field("lock_notice", &self.lock_notice.is_some())
+            .finish_non_exhaustive()
     }
 }
 

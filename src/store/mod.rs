@@ -5,17 +5,19 @@ mod events;
 mod format;
 mod json_file;
 mod memory;
+mod safe_open;
 mod time;
 mod users;
 
 use std::io;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use events::{Event, EventFile, EventKind, EventLog, MemoryLog};
-pub use json_file::{JsonFile, default_path};
+pub use json_file::{JsonFile, LockNotice, default_path};
 pub use memory::MemoryStore;
 pub use users::{UserMap, Users};
 
@@ -102,10 +104,31 @@ pub enum StoreError {
     )]
     UnsupportedVersion { path: PathBuf, found: u64 },
     #[error(
-        "{} is a symbolic link; authtui reads and replaces only a regular file: point --data-file at the real file",
+        "{} is a symbolic link; authtui never follows a link for its files: replace it with the real file (or point --data-file at the real users.json)",
         crate::printable::path(path)
     )]
     Symlink { path: PathBuf },
+    #[error(
+        "{} is {kind}, not a regular file; authtui reads and writes only regular files: move it away (or point --data-file elsewhere)",
+        crate::printable::path(path)
+    )]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error(
+        "cannot keep {} owned by uid {uid} gid {gid} ({source}); nothing was changed: run authtui as that user (or as root)",
+        crate::printable::path(path)
+    )]
+    Owner {
+        path: PathBuf,
+        uid: u32,
+        gid: u32,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "the lock on {} is held by another process and was not released within {} s; nothing was changed: try again when it is done, or wait longer with --lock-timeout (env AUTHTUI_LOCK_TIMEOUT)",
+        crate::printable::path(path), waited.as_secs()
+    )]
+    LockTimeout { path: PathBuf, waited: Duration },
 }
 
 /// Storage for accounts, as the auth layer sees it. Small on purpose, so that another

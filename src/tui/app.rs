@@ -137,6 +137,8 @@ pub struct Busy {
     pub id: u64,
     pub label: &'static str,
     pub since: Instant,
+    /// Shown instead of the label: what the request waits for (a lock held elsewhere).
+    pub notice: Option<String>,
 }
 
 impl Busy {
@@ -189,6 +191,8 @@ pub enum Msg {
     },
     /// SIGTERM, SIGHUP or SIGINT.
     Signal,
+    /// The request in flight waits for something (the lock): the busy line says so.
+    LockWait(String),
 }
 
 /// A signed-in result: the session and the account's newest events.
@@ -259,6 +263,7 @@ impl Model {
             id,
             label,
             since: self.now,
+            notice: None,
         });
         self.banner = None;
         id
@@ -320,6 +325,12 @@ pub fn update(model: &mut Model, msg: Msg) -> Option<Cmd> {
             None
         }
         Msg::Tick => tick(model),
+        Msg::LockWait(text) => {
+            if let Some(busy) = &mut model.busy {
+                busy.notice = Some(text);
+            }
+            None
+        }
         Msg::Done {
             id,
             outcome,

@@ -25,6 +25,7 @@ impl Worker {
         let handle = thread::Builder::new()
             .name("auth-worker".into())
             .spawn(move || {
+                NOTICES.with(|n| *n.borrow_mut() = Some(results.clone()));
                 for cmd in inbox {
                     if let Some(msg) = perform(&service, cmd)
                         && results.send(msg).is_err()
@@ -58,6 +59,25 @@ impl Worker {
             let _ = handle.join();
         }
     }
+}
+
+thread_local! {
+    /// Where [`lock_notice`] sends, on the worker thread (the one that waits for locks).
+    static NOTICES: std::cell::RefCell<Option<Sender<Msg>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The store's notice of a long wait for its lock (`JsonFile::with_lock_notice`): on the
+/// worker thread, it becomes the busy line's text; elsewhere it is dropped.
+pub fn lock_notice(lock: &std::path::Path) {
+    NOTICES.with(|n| {
+        if let Some(tx) = &*n.borrow() {
+            let text = format!(
+                "Waiting for the lock on {}, held by another process",
+                lock.display()
+            );
+            let _ = tx.send(Msg::LockWait(text));
+        }
+    });
 }
 
 /// Does one command as the worker thread does, and returns the message it sends back
