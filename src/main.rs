@@ -3,6 +3,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use authtui::cli::{self, Cli};
+use authtui::tui::wipe::WipingAllocator;
+
+/// Freed memory is zeroed, so the copies of a password that libraries make (zxcvbn,
+/// Unicode normalization, growing buffers) do not outlive them.
+#[global_allocator]
+static ALLOCATOR: WipingAllocator = WipingAllocator;
 
 fn main() -> ExitCode {
     let args = Cli::parse();

@@ -19,6 +19,8 @@ use super::screens::form_rects;
 use super::screens::login::{self, LoginAction, LoginScreen};
 use super::screens::signup::{self, SignupAction, SignupScreen};
 use super::view;
+use zeroize::Zeroize;
+
 use crate::auth::{AuthError, Cost, LogoutReason, Password, Session, format_wait};
 use crate::store::Event;
 
@@ -331,7 +333,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Option<Cmd> {
             }
             cmd
         }
-        Msg::Paste(text) => {
+        Msg::Paste(mut text) => {
             model.last_input = model.now;
             if model.busy.is_none() && !model.help {
                 match &mut model.screen {
@@ -344,6 +346,8 @@ pub fn update(model: &mut Model, msg: Msg) -> Option<Cmd> {
                     }
                 }
             }
+            // The pasted text may be a password: its only copy is wiped here.
+            text.zeroize();
             None
         }
         Msg::Mouse(mouse) => on_mouse(model, mouse),

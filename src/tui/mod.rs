@@ -8,9 +8,11 @@
 pub mod app;
 pub mod field;
 pub mod form;
+pub mod input;
 pub mod screens;
 pub mod theme;
 pub mod view;
+pub mod wipe;
 pub mod worker;
 
 use std::io::{self, IsTerminal, Write};
@@ -20,7 +22,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{
-    self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
 };
 use crossterm::execute;
 use ratatui::DefaultTerminal;
@@ -74,32 +76,41 @@ fn install_panic_hook() {
     }));
 }
 
+/// Reads the terminal with the app's own reader (`input`), which wipes what it has read:
+/// crossterm's `event::read` would keep the last bytes read, a password among them.
 fn spawn_input(tx: Sender<Msg>) {
     thread::Builder::new()
         .name("input".into())
         .spawn(move || {
-            while let Ok(event) = event::read() {
+            let _ = input::read_events(|event| {
                 let msg = match event {
                     Event::Key(key) => Msg::Key(key),
                     Event::Paste(text) => Msg::Paste(text),
                     Event::Resize(w, h) => Msg::Resize(w, h),
                     Event::Mouse(mouse) => Msg::Mouse(mouse),
-                    _ => continue,
+                    _ => return true,
                 };
-                if tx.send(msg).is_err() {
-                    break;
-                }
-            }
+                tx.send(msg).is_ok()
+            });
         })
         .expect("spawn the input thread");
 }
 
 fn spawn_signals(tx: Sender<Msg>) -> io::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGWINCH};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGWINCH])?;
     thread::Builder::new().name("signals".into()).spawn(move || {
-        for _ in signals.forever() {
-            if tx.send(Msg::Signal).is_err() {
+        for signal in signals.forever() {
+            // The input reader is the app's own, so a resize comes here (crossterm's
+            // reader used to turn SIGWINCH into a resize event).
+            let msg = match signal {
+                SIGWINCH => match crossterm::terminal::size() {
+                    Ok((w, h)) => Msg::Resize(w, h),
+                    Err(_) => continue,
+                },
+                _ => Msg::Signal,
+            };
+            if tx.send(msg).is_err() {
                 break;
             }
         }
@@ -147,6 +158,10 @@ fn event_loop(terminal: &mut DefaultTerminal, service: Arc<Service>, context: Co
         if model.quit {
             break;
         }
+        // Keys and pastes went through the fields, the meter through zxcvbn: zero the
+        // stack their calls left pieces of a password on.
+        model.settle();
+        wipe::scrub_stack();
     }
     worker.finish(Duration::from_secs(2));
     Ok(())

@@ -26,7 +26,9 @@ impl Worker {
             .name("auth-worker".into())
             .spawn(move || {
                 for cmd in inbox {
-                    if let Some(msg) = perform(&service, cmd)
+                    let msg = perform(&service, cmd);
+                    super::wipe::scrub_stack();
+                    if let Some(msg) = msg
                         && results.send(msg).is_err()
                     {
                         break;
