@@ -21,7 +21,11 @@ fn main() -> ExitCode {
             };
             let idle = (!args.idle_timeout.is_zero()).then_some(args.idle_timeout);
             match authtui::tui::run(cli::open_service(&path, args.cost), idle) {
-                Ok(()) => ExitCode::SUCCESS,
+                // Ended by a signal: 128 + its number, as a shell reports it.
+                Ok(()) => match authtui::tui::exit_signal() {
+                    Some(signal) => ExitCode::from(u8::try_from(128 + signal).unwrap_or(1)),
+                    None => ExitCode::SUCCESS,
+                },
                 Err(e) => {
                     eprintln!("authtui: {e}");
                     ExitCode::from(2)

@@ -17,7 +17,8 @@ pub mod worker;
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -53,6 +54,15 @@ pub fn run(service: Service, idle_timeout: Option<Duration>) -> io::Result<()> {
         .and_then(|()| event_loop(&mut terminal, Arc::new(service), context));
     restore();
     result
+}
+
+/// The signal that ended the last `run`, if one did (0: none).
+static EXIT_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The signal (SIGTERM, SIGHUP, SIGINT) that made the app quit, if one did: the process
+/// should then exit with 128 + its number.
+pub fn exit_signal() -> Option<i32> {
+    Some(EXIT_SIGNAL.load(Ordering::SeqCst)).filter(|&s| s != 0)
 }
 
 /// Undoes everything `run` enabled.
@@ -108,7 +118,10 @@ fn spawn_signals(tx: Sender<Msg>) -> io::Result<()> {
                     Ok((w, h)) => Msg::Resize(w, h),
                     Err(_) => continue,
                 },
-                _ => Msg::Signal,
+                other => {
+                    EXIT_SIGNAL.store(other, Ordering::SeqCst);
+                    Msg::Signal
+                }
             };
             if tx.send(msg).is_err() {
                 break;
@@ -163,6 +176,27 @@ fn event_loop(terminal: &mut DefaultTerminal, service: Arc<Service>, context: Co
         model.settle();
         wipe::scrub_stack();
     }
+    settle_in_flight(&mut model, &rx, &worker, Duration::from_secs(2));
     worker.finish(Duration::from_secs(2));
     Ok(())
+}
+
+/// At quit, a request may still be running (a signal came while bcrypt hashed a login):
+/// waits at most `limit` for its result, so that a session it produced is logged out
+/// rather than left open. A hash that takes longer is abandoned with the process, before
+/// it could record a login.
+fn settle_in_flight(model: &mut Model, rx: &Receiver<Msg>, worker: &Worker, limit: Duration) {
+    if model.busy.is_none() {
+        return;
+    }
+    let deadline = Instant::now() + limit;
+    while let Ok(msg) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        if let Msg::Done { .. } = msg {
+            model.now = Instant::now();
+            if let Some(cmd) = update(model, msg) {
+                worker.send(cmd);
+            }
+            return;
+        }
+    }
 }
