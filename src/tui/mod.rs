@@ -176,18 +176,27 @@ fn event_loop(terminal: &mut DefaultTerminal, service: Arc<Service>, context: Co
         model.settle();
         wipe::scrub_stack();
     }
-    settle_in_flight(&mut model, &rx, &worker, Duration::from_secs(2));
-    worker.finish(Duration::from_secs(2));
+    // Past the limit the hash is abandoned with the process (before it could record a
+    // login): then nothing is waited for, lest the login complete unseen meanwhile.
+    let settled = settle_in_flight(&mut model, &rx, &worker, IN_FLIGHT_LIMIT);
+    worker.finish(if settled {
+        Duration::from_secs(2)
+    } else {
+        Duration::ZERO
+    });
     Ok(())
 }
 
+/// How long quitting waits for a request still running (bcrypt at cost 12 takes a
+/// quarter of a second; at 16, four).
+const IN_FLIGHT_LIMIT: Duration = Duration::from_secs(10);
+
 /// At quit, a request may still be running (a signal came while bcrypt hashed a login):
 /// waits at most `limit` for its result, so that a session it produced is logged out
-/// rather than left open. A hash that takes longer is abandoned with the process, before
-/// it could record a login.
-fn settle_in_flight(model: &mut Model, rx: &Receiver<Msg>, worker: &Worker, limit: Duration) {
+/// rather than left open. Returns false if it is still running.
+fn settle_in_flight(model: &mut Model, rx: &Receiver<Msg>, worker: &Worker, limit: Duration) -> bool {
     if model.busy.is_none() {
-        return;
+        return true;
     }
     let deadline = Instant::now() + limit;
     while let Ok(msg) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
@@ -196,7 +205,8 @@ fn settle_in_flight(model: &mut Model, rx: &Receiver<Msg>, worker: &Worker, limi
             if let Some(cmd) = update(model, msg) {
                 worker.send(cmd);
             }
-            return;
+            return true;
         }
     }
+    false
 }
