@@ -30,7 +30,11 @@ impl Password {
     /// The password in Unicode NFC, the form that is hashed, so that the same password
     /// typed on systems that compose characters differently still matches.
     pub fn normalized(&self) -> Password {
-        Password::new(self.0.nfc().collect())
+        // NFC is at most three times as long as its input, so a buffer of that size never
+        // has to grow (growing would leave an unwiped copy behind).
+        let mut out = Password::new(String::with_capacity(self.0.len() * 3));
+        out.0.extend(self.0.nfc());
+        out
     }
 }
 

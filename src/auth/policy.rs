@@ -4,6 +4,8 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
+use zeroize::Zeroizing;
+
 use super::hashing::MAX_PASSWORD_BYTES;
 use super::{Password, Username};
 
@@ -110,9 +112,9 @@ pub fn strength(password: &Password, username: &str) -> Strength {
         Some(e)
     } else if pw.chars().any(char::is_control) {
         Some(PolicyError::ControlCharacter)
-    } else if username.len() >= 3 && pw.to_lowercase().contains(&username) {
+    } else if username.len() >= 3 && lowercase(pw).contains(&username) {
         Some(PolicyError::ContainsUsername)
-    } else if common_passwords().contains(pw.to_lowercase().as_str()) {
+    } else if common_passwords().contains(lowercase(pw).as_str()) {
         Some(PolicyError::Common)
     } else if score < MIN_SCORE {
         Some(PolicyError::Weak {
@@ -123,6 +125,19 @@ pub fn strength(password: &Password, username: &str) -> Strength {
         None
     };
     Strength { score, problem }
+}
+
+/// The password in lower case, wiped when dropped. Built in a buffer reserved up front
+/// (lower case is at most three times as long in UTF-8), so it never moves and leaves no
+/// copy behind.
+fn lowercase(pw: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(pw.len() * 3));
+    for c in pw.chars() {
+        for l in c.to_lowercase() {
+            out.push(l);
+        }
+    }
+    out
 }
 
 /// zxcvbn's warning ("This is similar to a commonly used password."), or failing that its

@@ -48,11 +48,30 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// "90s", "15m", "1h", "2m30s", or plain seconds ("90").
+/// The longest idle time-out: a week. Anything longer is refused when the options are
+/// parsed, so no clock arithmetic downstream can overflow.
+pub const MAX_IDLE_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// "90s", "15m", "1h", "2m30s", or plain seconds ("90"); at most `MAX_IDLE_TIMEOUT`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let too_long = || {
+        format!(
+            "'{}' is too long: the idle time-out is at most 7 days (168h)",
+            text.trim()
+        )
+    };
+    let duration = parse_any_duration(text)?;
+    if duration > MAX_IDLE_TIMEOUT {
+        return Err(too_long());
+    }
+    Ok(duration)
+}
+
+fn parse_any_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits too many for a u64 are still a number, just far too large.
+        return Ok(text.parse::<u64>().map_or(Duration::MAX, Duration::from_secs));
     }
     let bad = || format!("'{text}' is not a duration like 90s, 15m or 1h");
     let mut total = 0u64;
@@ -68,11 +87,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             'h' => 3600,
             _ => return Err(bad()),
         };
-        let n: u64 = number.parse().map_err(|_| bad())?;
+        if number.is_empty() {
+            return Err(bad());
+        }
+        // Past u64 the value is only "too long", which the caller says.
+        let n: u64 = number.parse().unwrap_or(u64::MAX);
         total = n
             .checked_mul(unit)
             .and_then(|s| total.checked_add(s))
-            .ok_or_else(bad)?;
+            .unwrap_or(u64::MAX);
         number.clear();
     }
     if !number.is_empty() {

@@ -19,6 +19,8 @@ use super::screens::form_rects;
 use super::screens::login::{self, LoginAction, LoginScreen};
 use super::screens::signup::{self, SignupAction, SignupScreen};
 use super::view;
+use zeroize::Zeroize;
+
 use crate::auth::{AuthError, Cost, LogoutReason, Password, Session, format_wait};
 use crate::store::Event;
 
@@ -290,15 +292,16 @@ impl Model {
     pub fn idle_deadline(&self) -> Option<Instant> {
         let timeout = self.context.idle_timeout?;
         self.screen.session()?;
-        Some(self.last_input + timeout)
+        // A deadline past what the clock can hold never comes.
+        self.last_input.checked_add(timeout)
     }
 
     /// When the loop must wake without input: the next spinner frame, the next second of
     /// a countdown, the idle deadline. `None`: sleep until something happens.
     pub fn next_wakeup(&self) -> Option<Instant> {
-        let spinner = self.busy.as_ref().map(|b| {
-            let frames = b.frame(self.now) as u32 + 1;
-            b.since + SPINNER_FRAME * frames
+        let spinner = self.busy.as_ref().and_then(|b| {
+            let frames = u32::try_from(b.frame(self.now)).ok()?.checked_add(1)?;
+            b.since.checked_add(SPINNER_FRAME.checked_mul(frames)?)
         });
         let countdown = self.banner.as_ref().and_then(|b| b.retry_at).map(|at| {
             // The shown number is the seconds left rounded up; it next changes a whole
@@ -342,7 +345,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Option<Cmd> {
             }
             cmd
         }
-        Msg::Paste(text) => {
+        Msg::Paste(mut text) => {
             model.last_input = model.now;
             if model.busy.is_none() && !model.help {
                 match &mut model.screen {
@@ -355,6 +358,8 @@ pub fn update(model: &mut Model, msg: Msg) -> Option<Cmd> {
                     }
                 }
             }
+            // The pasted text may be a password: its only copy is wiped here.
+            text.zeroize();
             None
         }
         Msg::Mouse(mouse) => on_mouse(model, mouse),
@@ -615,8 +620,9 @@ fn log_out(model: &mut Model, reason: LogoutReason, banner: Option<Banner>) -> O
 }
 
 fn done(model: &mut Model, id: u64, outcome: Outcome) -> Option<Cmd> {
-    if model.busy.as_ref().map(|b| b.id) != Some(id) {
-        // A result nobody is waiting for (its screen is gone): a session in it is ended.
+    if model.quit || model.busy.as_ref().map(|b| b.id) != Some(id) {
+        // A result nobody is waiting for (its screen is gone, or the app is quitting: a
+        // signal came while bcrypt ran): a session in it is ended.
         return match outcome {
             Outcome::LoggedIn(Ok(welcome)) | Outcome::SignedUp(Ok(welcome)) => Some(Cmd::Logout {
                 session: Arc::new(welcome.session),
@@ -709,9 +715,13 @@ fn login_error_banner(e: &AuthError, now: Instant) -> Banner {
             now: then,
         } => {
             let left = (*until - *then).to_std().unwrap_or_default();
-            Banner {
-                retry_at: Some(now + left),
-                ..Banner::error("")
+            match now.checked_add(left) {
+                Some(at) => Banner {
+                    retry_at: Some(at),
+                    ..Banner::error("")
+                },
+                // Beyond what the clock can count down to: say so without a countdown.
+                None => Banner::error(e.to_string()),
             }
         }
         other => Banner::error(other.to_string()),

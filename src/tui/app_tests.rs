@@ -818,3 +818,42 @@ fn a_failed_log_write_is_reported_in_the_banner() {
         Some(Banner::error("The activity log was not written: disk full"))
     );
 }
+
+#[test]
+fn a_login_that_finishes_after_a_signal_is_logged_out() {
+    let mut m = model();
+    type_text(&mut m, "alice");
+    update(&mut m, key(KeyCode::Tab));
+    type_text(&mut m, GOOD);
+    let Some(Cmd::Login { id, .. }) = update(&mut m, key(KeyCode::Enter)) else {
+        panic!("no login");
+    };
+    // SIGTERM while bcrypt runs: nothing to log out yet.
+    assert!(update(&mut m, Msg::Signal).is_none());
+    assert!(m.quit);
+    // The login then succeeds: its session is ended at once, not shown.
+    let cmd = update(&mut m, done(id, Outcome::LoggedIn(Ok(welcome()))));
+    assert!(
+        matches!(cmd, Some(Cmd::Logout { .. })),
+        "the new session was left open"
+    );
+    assert!(m.screen.session().is_none());
+}
+
+#[test]
+fn huge_durations_never_overflow_an_instant() {
+    let mut m = on_dashboard();
+    m.context.idle_timeout = Some(Duration::MAX);
+    assert_eq!(m.idle_deadline(), None);
+    let _ = m.next_wakeup();
+    assert!(update(&mut m, Msg::Tick).is_none());
+    assert!(m.screen.session().is_some());
+    // A lock that ends in the far future.
+    let far = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+    let e = AuthError::Locked {
+        until: Some(far),
+        now: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+    };
+    let banner = login_error_banner(&e, m.now);
+    let _ = banner.text_at(m.now);
+}

@@ -8,19 +8,22 @@
 pub mod app;
 pub mod field;
 pub mod form;
+pub mod input;
 pub mod screens;
 pub mod theme;
 pub mod view;
+pub mod wipe;
 pub mod worker;
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{
-    self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
 };
 use crossterm::execute;
 use ratatui::DefaultTerminal;
@@ -53,6 +56,15 @@ pub fn run(service: Service, idle_timeout: Option<Duration>) -> io::Result<()> {
     result
 }
 
+/// The signal that ended the last `run`, if one did (0: none).
+static EXIT_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The signal (SIGTERM, SIGHUP, SIGINT) that made the app quit, if one did: the process
+/// should then exit with 128 + its number.
+pub fn exit_signal() -> Option<i32> {
+    Some(EXIT_SIGNAL.load(Ordering::SeqCst)).filter(|&s| s != 0)
+}
+
 /// Undoes everything `run` enabled.
 fn restore() {
     let _ = execute!(io::stdout(), DisableMouseCapture, DisableBracketedPaste);
@@ -74,32 +86,44 @@ fn install_panic_hook() {
     }));
 }
 
+/// Reads the terminal with the app's own reader (`input`), which wipes what it has read:
+/// crossterm's `event::read` would keep the last bytes read, a password among them.
 fn spawn_input(tx: Sender<Msg>) {
     thread::Builder::new()
         .name("input".into())
         .spawn(move || {
-            while let Ok(event) = event::read() {
+            let _ = input::read_events(|event| {
                 let msg = match event {
                     Event::Key(key) => Msg::Key(key),
                     Event::Paste(text) => Msg::Paste(text),
                     Event::Resize(w, h) => Msg::Resize(w, h),
                     Event::Mouse(mouse) => Msg::Mouse(mouse),
-                    _ => continue,
+                    _ => return true,
                 };
-                if tx.send(msg).is_err() {
-                    break;
-                }
-            }
+                tx.send(msg).is_ok()
+            });
         })
         .expect("spawn the input thread");
 }
 
 fn spawn_signals(tx: Sender<Msg>) -> io::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGWINCH};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGWINCH])?;
     thread::Builder::new().name("signals".into()).spawn(move || {
-        for _ in signals.forever() {
-            if tx.send(Msg::Signal).is_err() {
+        for signal in signals.forever() {
+            // The input reader is the app's own, so a resize comes here (crossterm's
+            // reader used to turn SIGWINCH into a resize event).
+            let msg = match signal {
+                SIGWINCH => match crossterm::terminal::size() {
+                    Ok((w, h)) => Msg::Resize(w, h),
+                    Err(_) => continue,
+                },
+                other => {
+                    EXIT_SIGNAL.store(other, Ordering::SeqCst);
+                    Msg::Signal
+                }
+            };
+            if tx.send(msg).is_err() {
                 break;
             }
         }
@@ -147,7 +171,42 @@ fn event_loop(terminal: &mut DefaultTerminal, service: Arc<Service>, context: Co
         if model.quit {
             break;
         }
+        // Keys and pastes went through the fields, the meter through zxcvbn: zero the
+        // stack their calls left pieces of a password on.
+        model.settle();
+        wipe::scrub_stack();
     }
-    worker.finish(Duration::from_secs(2));
+    // Past the limit the hash is abandoned with the process (before it could record a
+    // login): then nothing is waited for, lest the login complete unseen meanwhile.
+    let settled = settle_in_flight(&mut model, &rx, &worker, IN_FLIGHT_LIMIT);
+    worker.finish(if settled {
+        Duration::from_secs(2)
+    } else {
+        Duration::ZERO
+    });
     Ok(())
+}
+
+/// How long quitting waits for a request still running (bcrypt at cost 12 takes a
+/// quarter of a second; at 16, four).
+const IN_FLIGHT_LIMIT: Duration = Duration::from_secs(10);
+
+/// At quit, a request may still be running (a signal came while bcrypt hashed a login):
+/// waits at most `limit` for its result, so that a session it produced is logged out
+/// rather than left open. Returns false if it is still running.
+fn settle_in_flight(model: &mut Model, rx: &Receiver<Msg>, worker: &Worker, limit: Duration) -> bool {
+    if model.busy.is_none() {
+        return true;
+    }
+    let deadline = Instant::now() + limit;
+    while let Ok(msg) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        if let Msg::Done { .. } = msg {
+            model.now = Instant::now();
+            if let Some(cmd) = update(model, msg) {
+                worker.send(cmd);
+            }
+            return true;
+        }
+    }
+    false
 }

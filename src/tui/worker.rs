@@ -27,7 +27,9 @@ impl Worker {
             .spawn(move || {
                 NOTICES.with(|n| *n.borrow_mut() = Some(results.clone()));
                 for cmd in inbox {
-                    if let Some(msg) = perform(&service, cmd)
+                    let msg = perform(&service, cmd);
+                    super::wipe::scrub_stack();
+                    if let Some(msg) = msg
                         && results.send(msg).is_err()
                     {
                         break;

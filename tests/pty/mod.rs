@@ -66,6 +66,7 @@ pub struct Setup {
     args: Vec<String>,
     no_color: bool,
     secrets: Vec<String>,
+    cost: u32,
 }
 
 impl Default for Setup {
@@ -81,7 +82,14 @@ impl Setup {
             args: Vec::new(),
             no_color: true,
             secrets: Vec::new(),
+            cost: 4,
         }
+    }
+
+    /// The app's bcrypt cost (4 unless a test needs a slow hash).
+    pub fn cost(mut self, cost: u32) -> Setup {
+        self.cost = cost;
+        self
     }
 
     pub fn data_file(&self) -> PathBuf {
@@ -147,6 +155,7 @@ impl Setup {
             args,
             no_color,
             secrets,
+            cost,
         } = self;
         let pty = native_pty_system()
             .openpty(PtySize {
@@ -159,13 +168,13 @@ impl Setup {
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_authtui"));
         cmd.arg("--data-file");
         cmd.arg(dir.path().join("users.json"));
-        cmd.args(["--cost", "4"]);
+        cmd.args(["--cost", &cost.to_string()]);
         cmd.args(&args);
         cmd.cwd(dir.path());
         cmd.env("TERM", "xterm-256color");
         cmd.env("HOME", dir.path());
         cmd.env("XDG_DATA_HOME", dir.path());
-        cmd.env("AUTHTUI_BCRYPT_COST", "4");
+        cmd.env("AUTHTUI_BCRYPT_COST", cost.to_string());
         cmd.env_remove("AUTHTUI_DATA_FILE");
         if no_color {
             cmd.env("NO_COLOR", "1");
