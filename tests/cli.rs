@@ -414,11 +414,13 @@ fn an_unknown_subcommand_exits_2() {
 }
 
 /// Runs the command in a new session, so it has no controlling terminal even when the
-/// tests run from one (else the password prompt would wait on /dev/tty).
+/// tests run from one (else the password prompt would wait on /dev/tty). Without
+/// `setsid` the tests would mean something else where a terminal is near: they fail.
 fn setsid(cmd: std::process::Command) -> std::process::Command {
-    if !std::path::Path::new("/usr/bin/setsid").exists() {
-        return cmd;
-    }
+    assert!(
+        std::path::Path::new("/usr/bin/setsid").exists(),
+        "/usr/bin/setsid is missing: apt-get install util-linux"
+    );
     let mut wrapped = std::process::Command::new("/usr/bin/setsid");
     wrapped.arg(cmd.get_program()).args(cmd.get_args());
     for (key, value) in cmd.get_envs() {

@@ -203,6 +203,12 @@ fn accounts_acknowledged_before_a_sigkill_survive_and_the_file_always_parses() {
         started.elapsed()
     );
     assert!(killed > 0, "no child was killed: the test tested nothing");
+    // A kill that leaves users.json.tmp behind came between the temp file's creation and
+    // the rename: the case this test is for. Without one it proved only the easy cases.
+    assert!(
+        mid_save > 0,
+        "no child was killed in the middle of a save ({killed} killed): the timing missed"
+    );
 
     // Nothing but attempted names, and a write after the crashes cleans up after them.
     sb.add("final", PW2).expect_code(0);

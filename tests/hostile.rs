@@ -617,10 +617,11 @@ fn reads_past_permissions() -> bool {
 }
 
 /// `cmd` as a process that permissions apply to: itself for an ordinary user; for root,
-/// under `setpriv` as nobody, if that can run the binary here. `None`: no way to test.
-fn without_privileges(cmd: Command, sb: &Sandbox) -> Option<Command> {
+/// under `setpriv` as nobody. Where neither can be had, the test fails and says why: a
+/// permission test that cannot run proves nothing, and must not pass.
+fn without_privileges(cmd: Command, sb: &Sandbox) -> Command {
     if !reads_past_permissions() {
-        return Some(cmd);
+        return cmd;
     }
     let wrap = |cmd: &Command| {
         let mut wrapped = Command::new("setpriv");
@@ -642,10 +643,11 @@ fn without_privileges(cmd: Command, sb: &Sandbox) -> Option<Command> {
     // nobody must reach the sandbox (a 0700 temp dir) and run the binary.
     set_mode(sb.dir.path(), 0o711);
     let probe = common::run(wrap(&sb.bare_command(&["--version"])), None);
-    if probe.code != Some(0) {
-        eprintln!("note: skipped: running as root, and `setpriv` cannot run authtui as nobody: {probe:?}");
-        return None;
-    }
+    assert_eq!(
+        probe.code,
+        Some(0),
+        "running as root, and `setpriv` (util-linux: apt-get install util-linux) cannot run authtui as nobody: {probe:?}"
+    );
     let closed = sb.dir.path().join("probe-000");
     std::fs::write(&closed, "x").unwrap();
     set_mode(&closed, 0o000);
@@ -653,11 +655,12 @@ fn without_privileges(cmd: Command, sb: &Sandbox) -> Option<Command> {
     cat.arg(&closed);
     let unprivileged = common::run(wrap(&cat), None);
     std::fs::remove_file(&closed).unwrap();
-    if unprivileged.code == Some(0) {
-        eprintln!("note: skipped: even as nobody, a mode-000 file is readable here");
-        return None;
-    }
-    Some(wrap(&cmd))
+    assert_ne!(
+        unprivileged.code,
+        Some(0),
+        "even as nobody, a mode-000 file is readable here: permissions cannot be tested"
+    );
+    wrap(&cmd)
 }
 
 #[test]
@@ -679,9 +682,7 @@ fn an_unreadable_file_is_a_clear_error_and_is_never_replaced() {
         ("remove", &["user", "remove", "bob"]),
     ];
     for (what, args) in runs {
-        let Some(cmd) = without_privileges(sb.command(args), &sb) else {
-            return;
-        };
+        let cmd = without_privileges(sb.command(args), &sb);
         let out = common::run(cmd, Some(format!("{PW}\n").as_bytes()));
         assert_data_error(&out, &sb.data, what);
         assert!(error_line(&out).contains("ermission denied"), "{what}: {out:#?}");
@@ -708,10 +709,7 @@ fn a_directory_that_cannot_be_written_is_a_clear_error_and_reads_still_work() {
             std::fs::remove_file(&lock).unwrap();
         }
         set_mode(&dir, 0o555);
-        let Some(list) = without_privileges(sb.command(&["user", "list", "--json"]), &sb) else {
-            set_mode(&dir, 0o700);
-            return;
-        };
+        let list = without_privileges(sb.command(&["user", "list", "--json"]), &sb);
         let out = common::run(list, None);
         out.expect_code(0);
         assert!(out.stdout.contains("\"bob\""), "{out:#?}");
@@ -725,7 +723,7 @@ fn a_directory_that_cannot_be_written_is_a_clear_error_and_reads_still_work() {
             ("verify", &["verify", "alice", "--password-stdin"]),
         ];
         for (what, args) in runs {
-            let cmd = without_privileges(sb.command(args), &sb).unwrap();
+            let cmd = without_privileges(sb.command(args), &sb);
             let out = common::run(cmd, Some(format!("{PW}\n").as_bytes()));
             assert_data_error(&out, &blocked, what);
         }

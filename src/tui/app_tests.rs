@@ -187,16 +187,45 @@ fn ctrl_c_quits_even_while_busy() {
     assert!(m.quit);
 }
 
+/// The screen as text, drawn by the real view at 80x24.
+fn drawn(m: &Model) -> String {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+    terminal
+        .draw(|f| crate::tui::view::view(m, f, &crate::tui::theme::Theme { color: false }))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    buffer.content().iter().map(|c| c.symbol()).collect()
+}
+
 #[test]
 fn ticks_turn_the_spinner_only_while_busy() {
     let mut m = model();
     assert_eq!(m.next_wakeup(), None, "at rest on Log in nothing wakes the loop");
-    submit_login(&mut m, "alice", GOOD);
-    let start = m.now;
-    assert_eq!(m.next_wakeup(), Some(start + SPINNER_FRAME));
-    m.now = start + SPINNER_FRAME * 3;
-    update(&mut m, Msg::Tick);
-    assert_eq!(m.busy.as_ref().unwrap().frame(m.now), 3);
+    let Cmd::Login { id, .. } = submit_login(&mut m, "alice", GOOD) else {
+        panic!("a login was asked for")
+    };
+    // Each wake-up the model asks for is one frame on, and the frame drawn after its tick
+    // shows the next glyph: the loop wakes for the spinner and for nothing else.
+    let mut seen = vec![drawn(&m)];
+    for frame in 1..=3u32 {
+        let wake = m.next_wakeup().expect("busy: the spinner needs a wake-up");
+        assert_eq!(wake, m.busy.as_ref().unwrap().since + SPINNER_FRAME * frame);
+        m.now = wake;
+        assert!(update(&mut m, Msg::Tick).is_none());
+        let screen = drawn(&m);
+        assert_ne!(
+            &screen,
+            seen.last().unwrap(),
+            "frame {frame} drew the same spinner"
+        );
+        seen.push(screen);
+    }
+    update(
+        &mut m,
+        done(id, Outcome::LoggedIn(Err(AuthError::InvalidCredentials))),
+    );
+    assert!(m.busy.is_none());
+    assert_eq!(m.next_wakeup(), None, "no spinner, no wake-up");
 }
 
 #[test]

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Mutation testing of the rules (src/auth) and the stores (src/store) with cargo-mutants:
+# every mutant should be caught by a test, or be listed with the reason it is equivalent
+# in bench/mutants-equivalent.txt (whose entries are skipped here).
+#
+#   bench/mutants.sh            # both parts, one after the other
+#   bench/mutants.sh auth       # src/auth/** against the library's unit tests
+#   bench/mutants.sh store      # src/store/** against the unit tests and the file tests
+#   bench/mutants.sh auth --shard 1/4    # further cargo-mutants options pass through
+#
+# Results: target/mutants/<part>/mutants.out/{caught,missed,timeout,unviable}.txt.
+# It takes hours on 2 cores (each mutant is a rebuild and a test run); see bench/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
+# Mutants are built many times: no debug info, so linking is quicker.
+export CARGO_PROFILE_DEV_DEBUG=0 CARGO_PROFILE_TEST_DEBUG=0
+
+parts=("${1:-all}")
+[ $# -gt 0 ] && shift
+[ "${parts[0]}" = all ] && parts=(auth store)
+
+# Equivalent mutants, one `file:line:col: description` per line (as `--list` names them)
+# followed by ` # reason`; turned into --exclude-re patterns.
+excludes=()
+if [ -f bench/mutants-equivalent.txt ]; then
+    while IFS= read -r line; do
+        line="${line%%#*}"
+        line="${line%"${line##*[![:space:]]}"}"
+        [ -n "$line" ] || continue
+        excludes+=(--exclude-re "^$(printf '%s' "$line" | sed 's/[][\.*^$(){}+?|]/\\&/g')\$")
+    done < bench/mutants-equivalent.txt
+fi
+
+for part in "${parts[@]}"; do
+    case "$part" in
+        auth) files=(--file 'src/auth/**'); tests=(--lib) ;;
+        store)
+            files=(--file 'src/store/**')
+            tests=(--lib --test store_files --test file_rules --test event_log --test faults)
+            ;;
+        *) echo "bench/mutants.sh: unknown part '$part' (auth, store or all)" >&2; exit 2 ;;
+    esac
+    echo "== mutants of $part"
+    mkdir -p "target/mutants/$part"
+    cargo mutants "${files[@]}" "${excludes[@]}" --output "target/mutants/$part" \
+        --timeout-multiplier 3 "$@" -- "${tests[@]}" || true
+    out="target/mutants/$part/mutants.out"
+    for kind in caught missed timeout unviable; do
+        printf '%-9s %s\n' "$kind" "$(cat "$out/$kind.txt" 2>/dev/null | wc -l)"
+    done
+done
