@@ -1,5 +1,5 @@
 //! authtui's bcrypt against hashes made elsewhere: published test vectors (openwall's
-//! crypt_blowfish, pyca/bcrypt) and hashes made with Python's bcrypt (SECURITY.md rules 2-3).
+//! crypt_blowfish, pyca/bcrypt) and hashes made with Python's bcrypt (docs/security.md rules 2-3).
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! A sweep of hostile input (SECURITY.md rules 19, 21, 22): files that are huge, deeply
+//! A sweep of hostile input (docs/security.md rules 19, 21, 22, 25): files that are huge, deeply
 //! nested, full of NULs or duplicate keys, hashes that would take hours, things that are
 //! not the file where the file should be, files we may not read; hostile arguments and
 //! passwords on standard input; and in the app, 1 MB pastes, escape sequences and every

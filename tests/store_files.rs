@@ -1,4 +1,4 @@
-//! `users.json` on disk (SECURITY.md rules 16-20): modes, atomic saves, corrupt files that
+//! `users.json` on disk (docs/security.md rules 16-20): modes, atomic saves, corrupt files that
 //! are refused and never written over, paths that are not regular files, and the
 //! read-modify-write of the library's store.
 

@@ -161,7 +161,7 @@ pub fn verify_dummy(hasher: &dyn Hasher, password: &str, cost: Cost) {
 /// 2^c = 2^s + (2^s + 2^(s+1) + … + 2^(c-1)), after the real verify at cost s one dummy
 /// verify at each cost from s to c-1 makes up the rest. A hash above `cost` cannot be made
 /// cheaper: such hashes exist only where the configured cost was lowered after they were
-/// made, and their wrong passwords answer slower than an unknown name (docs/security.md).
+/// made, and their wrong passwords answer slower than an unknown name (docs/security.md rule 11).
 pub fn verify_padded(
     hasher: &dyn Hasher,
     password: &str,

@@ -501,8 +501,8 @@ impl Service {
     /// failure count raised at once, locking it if that crosses a threshold. However many
     /// attempts arrive at once, from threads or processes, only as many as the threshold
     /// allows get past the claim; the rest find the lock. A claimed attempt that proves
-    /// right is then recorded as a success, which clears the count (docs/security.md,
-    /// "Throttling").
+    /// right is then recorded as a success, which clears the count (docs/security.md
+    /// rule 24).
     ///
     /// An unknown name costs the same: one read, one save (of the accounts unchanged) and
     /// the same bcrypt work as a wrong password on any account, whatever its stored cost.

@@ -1,4 +1,4 @@
-//! The password policy (SECURITY.md rules 6-7): long enough, not too long for bcrypt, not
+//! The password policy (docs/security.md rules 6-7): long enough, not too long for bcrypt, not
 //! common, not the username, not easy to guess. No composition rules.
 
 use std::collections::HashSet;

@@ -1,4 +1,4 @@
-//! Login throttling (SECURITY.md rule 12): after 5 consecutive failures an account is
+//! Login throttling (docs/security.md rules 12 and 24): after 5 consecutive failures an account is
 //! locked for 30 s, doubling with each further failure up to 15 min; after 100 it stays
 //! locked until an administrator unlocks it.
 
