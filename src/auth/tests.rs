@@ -901,3 +901,27 @@ mod timing {
         assert_eq!(store.counts().1, 0);
     }
 }
+
+#[test]
+fn data_errors_are_told_apart_from_refusals() {
+    let store = AuthError::Store(StoreError::Symlink {
+        path: "users.json".into(),
+    });
+    let bad_hash = AuthError::BadStoredHash {
+        username: "alice".into(),
+        source: HashError::Malformed,
+    };
+    for data in [store, bad_hash, AuthError::Hash(HashError::Malformed)] {
+        assert!(data.is_data_error(), "{data}");
+    }
+    let now = FakeClock::at_epoch().now();
+    for refusal in [
+        AuthError::InvalidCredentials,
+        AuthError::Locked { until: None, now },
+        AuthError::WrongPassword,
+        AuthError::UsernameTaken("alice".into()),
+        AuthError::NoSuchUser("bob".into()),
+    ] {
+        assert!(!refusal.is_data_error(), "{refusal}");
+    }
+}

@@ -74,7 +74,8 @@ struct JsonAccount<'a> {
     login_count: u64,
     failed_attempts: u32,
     locked_until: Option<DateTime<Utc>>,
-    locked_until_unlocked: bool,
+    /// Locked until an administrator runs `authtui user unlock` (after 100 failures).
+    needs_unlock: bool,
 }
 
 pub fn write_json(out: &mut impl Write, accounts: &[Account]) -> io::Result<()> {
@@ -91,7 +92,7 @@ pub fn write_json(out: &mut impl Write, accounts: &[Account]) -> io::Result<()> 
                 LockState::Until(t) => Some(t),
                 _ => None,
             },
-            locked_until_unlocked: a.lock == LockState::UntilUnlocked,
+            needs_unlock: a.lock == LockState::UntilUnlocked,
         })
         .collect();
     serde_json::to_writer_pretty(&mut *out, &list)?;

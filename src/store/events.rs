@@ -56,7 +56,7 @@ impl EventKind {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    #[serde(with = "super::time::required")]
+    #[serde(with = "super::timestamp::required")]
     pub at: DateTime<Utc>,
     pub event: EventKind,
     pub username: String,

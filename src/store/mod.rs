@@ -6,7 +6,7 @@ mod format;
 mod json_file;
 mod memory;
 mod safe_open;
-mod time;
+mod timestamp;
 mod users;
 
 use std::io;
@@ -31,13 +31,13 @@ pub struct UserRecord {
     /// A bcrypt hash (`$2a$`, `$2b$` or `$2y$`).
     pub password_hash: String,
     /// When the account was created; absent for accounts from the legacy format.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::option")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp::option")]
     pub created_at: Option<DateTime<Utc>>,
     /// The most recent successful login.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::option")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp::option")]
     pub last_login_at: Option<DateTime<Utc>>,
     /// The successful login before `last_login_at`, so a login can say "previous login".
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::option")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp::option")]
     pub previous_login_at: Option<DateTime<Utc>>,
     /// Successful logins, ever.
     #[serde(default, skip_serializing_if = "is_zero_u64")]
@@ -46,7 +46,7 @@ pub struct UserRecord {
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub failed_attempts: u32,
     /// Logins are refused until this time.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::option")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp::option")]
     pub locked_until: Option<DateTime<Utc>>,
 }
 

@@ -57,7 +57,7 @@ pub fn parse(s: &str) -> Option<DateTime<Utc>> {
     })
 }
 
-/// `#[serde(with = "time::required")]` for `DateTime<Utc>` fields.
+/// `#[serde(with = "timestamp::required")]` for `DateTime<Utc>` fields.
 pub mod required {
     use super::*;
 
@@ -71,7 +71,7 @@ pub mod required {
     }
 }
 
-/// `#[serde(with = "time::option")]` for `Option<DateTime<Utc>>` fields.
+/// `#[serde(with = "timestamp::option")]` for `Option<DateTime<Utc>>` fields.
 pub mod option {
     use super::*;
 
