@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
-use crate::store::{Change, Event, EventKind, EventLog, StoreError, UserRecord, UserStore, Users};
+use crate::store::{Change, Claim, Event, EventKind, EventLog, StoreError, UserRecord, UserStore};
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use hashing::{Bcrypt, Cost, HashError, Hasher};
@@ -152,17 +152,6 @@ impl From<StoreError> for Refusal {
     fn from(e: StoreError) -> Self {
         Refusal::Error(e.into())
     }
-}
-
-/// What claiming a login attempt found (see [`Service::claim_attempt`]).
-enum Claim {
-    /// No such account (any more).
-    Missing,
-    /// Refused without bcrypt and without counting.
-    Locked(LockState),
-    /// Counted as a failure until it proves right. `record` is the account as it was
-    /// before the claim; `lock` is the lock the claim put on it, if it crossed a threshold.
-    Admitted { record: UserRecord, lock: LockState },
 }
 
 /// A password that matched, and what to save because of it.
@@ -311,17 +300,8 @@ impl Service {
     }
 
     fn insert(&self, name: &Username, record: UserRecord) -> Result<(), AuthError> {
-        let mut record = Some(record);
-        let mut taken = false;
-        self.store.update(&mut |users| {
-            if users.contains_key(name.as_str()) {
-                taken = true;
-                return Change::Keep;
-            }
-            users.insert(name.to_string(), record.take().unwrap_or_default());
-            Change::Save
-        })?;
-        if taken {
+        let added = self.store.insert_new(&[(name.to_string(), record)])?;
+        if added != [true] {
             return Err(AuthError::UsernameTaken(name.to_string()));
         }
         Ok(())
@@ -340,8 +320,8 @@ impl Service {
             Err(refusal) => return Err(self.refused_login(refusal, now)),
         };
         let mut outcome: Result<LoginFacts, Refusal> = Err(Refusal::Missing);
-        self.store.update(&mut |users| {
-            let Some(record) = users.get_mut(&verified.key) else {
+        self.store.update_user(&verified.key, &mut |record| {
+            let Some(record) = record else {
                 outcome = Err(Refusal::Missing);
                 return Change::Keep;
             };
@@ -425,8 +405,8 @@ impl Service {
         let now = self.clock.now();
         let verified = self.verify_session_password(session, current, now)?;
         let hash = self.hash(&new)?;
-        self.update_verified(&verified, |users, key| {
-            if let Some(record) = users.get_mut(key) {
+        self.update_verified(&verified, |record| {
+            if let Some(record) = record {
                 record.password_hash.clone_from(&hash);
                 throttle::reset(record);
             }
@@ -440,9 +420,7 @@ impl Service {
     pub fn delete_account(&self, session: &Session, password: &Password) -> Result<(), AuthError> {
         let now = self.clock.now();
         let verified = self.verify_session_password(session, password, now)?;
-        let outcome = self.update_verified(&verified, |users, key| {
-            users.remove(key);
-        });
+        let outcome = self.update_verified(&verified, |record| *record = None);
         if outcome.is_ok() {
             self.record(EventKind::AccountDeleted, session.username().as_str());
         }
@@ -476,21 +454,25 @@ impl Service {
     fn update_verified(
         &self,
         verified: &Verified,
-        apply: impl Fn(&mut Users, &str),
+        apply: impl Fn(&mut Option<UserRecord>),
     ) -> Result<(), AuthError> {
         let mut outcome = Err(AuthError::AccountGone);
-        self.store.update(&mut |users| match users.get(&verified.key) {
-            Some(r) if r.password_hash == verified.record.password_hash => {
-                apply(users, &verified.key);
-                outcome = Ok(());
-                Change::Save
-            }
-            Some(_) => {
-                outcome = Err(AuthError::WrongPassword);
-                Change::Keep
-            }
-            None => Change::Keep,
-        })?;
+        self.store
+            .update_user(&verified.key, &mut |record| match record {
+                Some(r) if r.password_hash == verified.record.password_hash => {
+                    apply(record);
+                    outcome = Ok(());
+                    Change::Save
+                }
+                Some(_) => {
+                    outcome = Err(AuthError::WrongPassword);
+                    Change::Keep
+                }
+                None => {
+                    outcome = Err(AuthError::AccountGone);
+                    Change::Keep
+                }
+            })?;
         outcome
     }
 
@@ -513,24 +495,26 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<Verified, Refusal> {
         let candidates = Candidates::of(password).map_err(|e| Refusal::Error(e.into()))?;
-        let Some(key) = self.find(username)? else {
+        let Some((key, snapshot)) = self.find_record(username)? else {
             self.store.rewrite()?;
             candidates.spend_dummy(&*self.hasher, self.cost);
             return Err(Refusal::Missing);
-        };
-        let (record, lock) = match self.claim_attempt(&key, now)? {
-            Claim::Missing => {
-                candidates.spend_dummy(&*self.hasher, self.cost);
-                return Err(Refusal::Missing);
-            }
-            Claim::Locked(lock) => return Err(Refusal::Locked(key, lock)),
-            Claim::Admitted { record, lock } => (record, lock),
         };
         let bad_hash = |source| {
             Refusal::Error(AuthError::BadStoredHash {
                 username: key.clone(),
                 source,
             })
+        };
+        // An unusable hash is reported before anything is counted.
+        hashing::stored_cost(&snapshot.password_hash).map_err(bad_hash)?;
+        let (record, lock) = match self.store.claim_attempt(&key, now, &throttle::SCHEDULE)? {
+            Claim::Missing => {
+                candidates.spend_dummy(&*self.hasher, self.cost);
+                return Err(Refusal::Missing);
+            }
+            Claim::Locked(lock) => return Err(Refusal::Locked(key, lock)),
+            Claim::Admitted { before, lock } => (before, lock),
         };
         let Some(matched) = candidates
             .check(&*self.hasher, &record.password_hash, self.cost)
@@ -559,44 +543,16 @@ impl Service {
         Ok(Verified { key, record, rehash })
     }
 
-    /// Claims one login attempt on the account `key`, under the store's lock: refused if
-    /// locked, else counted as a failure now (see [`Service::verify_password`]). A stored
-    /// hash that is unusable is reported before anything is counted.
-    fn claim_attempt(&self, key: &str, now: DateTime<Utc>) -> Result<Claim, Refusal> {
-        let mut claim = Ok(Claim::Missing);
-        self.store.update(&mut |users| {
-            let Some(record) = users.get_mut(key) else {
-                claim = Ok(Claim::Missing);
-                return Change::Keep;
-            };
-            if let Err(source) = hashing::stored_cost(&record.password_hash) {
-                claim = Err(Refusal::Error(AuthError::BadStoredHash {
-                    username: key.to_owned(),
-                    source,
-                }));
-                return Change::Keep;
-            }
-            let lock = LockState::of(record, now);
-            if lock.is_locked() {
-                claim = Ok(Claim::Locked(lock));
-                return Change::Keep;
-            }
-            let before = record.clone();
-            throttle::record_failure(record, now);
-            claim = Ok(Claim::Admitted {
-                record: before,
-                lock: LockState::of(record, now),
-            });
-            Change::Save
-        })?;
-        claim
-    }
-
     /// The stored account for a typed username: lower-cased first (usernames are), then
     /// exactly as typed, for names from the legacy file that predate the rules.
     /// Both forms are looked up in one read, so a name typed with a capital letter costs
     /// an unknown name no more than a known one.
     fn find(&self, typed: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.find_record(typed)?.map(|(key, _)| key))
+    }
+
+    /// [`Service::find`], with the account as read.
+    fn find_record(&self, typed: &str) -> Result<Option<(String, UserRecord)>, StoreError> {
         let typed = typed.trim();
         let lower = typed.to_ascii_lowercase();
         let names: &[&str] = if lower == typed {
@@ -604,7 +560,7 @@ impl Service {
         } else {
             &[&lower, typed]
         };
-        Ok(self.store.find(names)?.map(|(key, _)| key))
+        self.store.find(names)
     }
 
     // --- Administration: trusted callers (whoever may write users.json) ---
@@ -617,7 +573,7 @@ impl Service {
             .all()?
             .into_iter()
             .map(|(username, r)| Account {
-                lock: LockState::of(&r, now),
+                lock: throttle::state(&r, now),
                 username,
                 created_at: r.created_at,
                 last_login_at: r.last_login_at,
@@ -660,8 +616,8 @@ impl Service {
     pub fn remove(&self, username: &str) -> Result<(), AuthError> {
         let key = self.existing_key(username)?;
         let mut found = false;
-        self.store.update(&mut |users| {
-            found = users.remove(&key).is_some();
+        self.store.update_user(&key, &mut |record| {
+            found = record.take().is_some();
             if found { Change::Save } else { Change::Keep }
         })?;
         if !found {
@@ -675,31 +631,42 @@ impl Service {
     /// Entries with an invalid name, an unusable hash or a taken name are skipped.
     pub fn import_hashes(&self, entries: &[(String, String)]) -> Result<Vec<ImportOutcome>, AuthError> {
         let now = self.clock.now();
-        let mut outcomes = Vec::new();
-        self.store.update(&mut |users: &mut Users| {
-            outcomes.clear();
-            let mut changed = false;
-            for (name, hash) in entries {
+        let mut outcomes: Vec<Result<Username, ImportOutcome>> = entries
+            .iter()
+            .map(|(name, hash)| {
                 let skip = |reason: String| ImportOutcome::Skipped {
                     username: name.clone(),
                     reason,
                 };
-                let outcome = match (Username::parse(name), hashing::stored_cost(hash)) {
-                    (Err(e), _) => skip(e.to_string()),
-                    (_, Err(e)) => skip(e.to_string()),
-                    (Ok(u), Ok(_)) if users.contains_key(u.as_str()) => {
-                        skip(format!("username {u} already exists"))
-                    }
-                    (Ok(u), Ok(_)) => {
-                        users.insert(u.to_string(), UserRecord::new(hash.clone(), now));
-                        changed = true;
-                        ImportOutcome::Imported(u)
-                    }
-                };
-                outcomes.push(outcome);
+                match (Username::parse(name), hashing::stored_cost(hash)) {
+                    (Err(e), _) => Err(skip(e.to_string())),
+                    (_, Err(e)) => Err(skip(e.to_string())),
+                    (Ok(u), Ok(_)) => Ok(u),
+                }
+            })
+            .collect();
+        let accounts: Vec<(String, UserRecord)> = outcomes
+            .iter()
+            .zip(entries)
+            .filter_map(|(o, (_, hash))| {
+                Some((o.as_ref().ok()?.to_string(), UserRecord::new(hash.clone(), now)))
+            })
+            .collect();
+        let mut added = self.store.insert_new(&accounts)?.into_iter();
+        for outcome in &mut outcomes {
+            if let Ok(u) = outcome
+                && added.next() != Some(true)
+            {
+                *outcome = Err(ImportOutcome::Skipped {
+                    username: u.to_string(),
+                    reason: format!("username {u} already exists"),
+                });
             }
-            if changed { Change::Save } else { Change::Keep }
-        })?;
+        }
+        let outcomes: Vec<ImportOutcome> = outcomes
+            .into_iter()
+            .map(|o| o.map_or_else(|skipped| skipped, ImportOutcome::Imported))
+            .collect();
         for outcome in &outcomes {
             if let ImportOutcome::Imported(name) = outcome {
                 self.record(EventKind::Imported, name.as_str());
@@ -717,13 +684,15 @@ impl Service {
     fn modify_existing(&self, username: &str, apply: impl Fn(&mut UserRecord)) -> Result<String, AuthError> {
         let key = self.existing_key(username)?;
         let mut found = false;
-        self.store.update(&mut |users| match users.get_mut(&key) {
-            Some(r) => {
-                apply(r);
-                found = true;
-                Change::Save
+        self.store.update_user(&key, &mut |record| {
+            found = record.is_some();
+            match record {
+                Some(r) => {
+                    apply(r);
+                    Change::Save
+                }
+                None => Change::Keep,
             }
-            None => Change::Keep,
         })?;
         if found {
             Ok(key)

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::store::UserRecord;
+pub use crate::store::{Claim, LockSchedule, LockState, reset};
 
 /// Failures before the first lock.
 pub const LOCK_AFTER: u32 = 5;
@@ -13,55 +14,27 @@ pub const PERMANENT_AFTER: u32 = 100;
 pub const FIRST_LOCK_SECS: i64 = 30;
 pub const MAX_LOCK_SECS: i64 = 15 * 60;
 
+/// The schedule every store applies.
+pub const SCHEDULE: LockSchedule = LockSchedule {
+    lock_after: LOCK_AFTER,
+    permanent_after: PERMANENT_AFTER,
+    first_lock_secs: FIRST_LOCK_SECS,
+    max_lock_secs: MAX_LOCK_SECS,
+};
+
 /// Whether an account may try to log in now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LockState {
-    Open,
-    /// Refused until then.
-    Until(DateTime<Utc>),
-    /// Refused until an administrator runs `authtui user unlock`.
-    UntilUnlocked,
-}
-
-impl LockState {
-    pub fn of(record: &UserRecord, now: DateTime<Utc>) -> LockState {
-        if record.failed_attempts >= PERMANENT_AFTER {
-            LockState::UntilUnlocked
-        } else {
-            match record.locked_until {
-                Some(until) if until > now => LockState::Until(until),
-                _ => LockState::Open,
-            }
-        }
-    }
-
-    pub fn is_locked(self) -> bool {
-        self != LockState::Open
-    }
+pub fn state(record: &UserRecord, now: DateTime<Utc>) -> LockState {
+    SCHEDULE.state(record, now)
 }
 
 /// How long to lock an account after its `failures`-th consecutive failure.
 pub fn lock_duration(failures: u32) -> Option<Duration> {
-    if failures < LOCK_AFTER {
-        return None;
-    }
-    let doublings = (failures - LOCK_AFTER).min(16);
-    let secs = (FIRST_LOCK_SECS << doublings).min(MAX_LOCK_SECS);
-    Some(Duration::seconds(secs))
+    SCHEDULE.lock_duration(failures)
 }
 
 /// Records one more failure on `record` at `now`, locking it if that crosses a threshold.
 pub fn record_failure(record: &mut UserRecord, now: DateTime<Utc>) {
-    record.failed_attempts = record.failed_attempts.saturating_add(1);
-    if let Some(d) = lock_duration(record.failed_attempts) {
-        record.locked_until = Some(now + d);
-    }
-}
-
-/// Clears failures and locks (a success, or an administrator's unlock).
-pub fn reset(record: &mut UserRecord) {
-    record.failed_attempts = 0;
-    record.locked_until = None;
+    SCHEDULE.record_failure(record, now)
 }
 
 #[cfg(test)]
@@ -92,17 +65,11 @@ mod tests {
         for _ in 0..99 {
             record_failure(&mut r, now);
         }
-        assert!(matches!(
-            LockState::of(&r, now + Duration::hours(1)),
-            LockState::Open
-        ));
+        assert!(matches!(state(&r, now + Duration::hours(1)), LockState::Open));
         record_failure(&mut r, now);
-        assert_eq!(
-            LockState::of(&r, now + Duration::days(365)),
-            LockState::UntilUnlocked
-        );
+        assert_eq!(state(&r, now + Duration::days(365)), LockState::UntilUnlocked);
         reset(&mut r);
-        assert_eq!(LockState::of(&r, now), LockState::Open);
+        assert_eq!(state(&r, now), LockState::Open);
     }
 
     #[test]
@@ -112,14 +79,11 @@ mod tests {
         for _ in 0..5 {
             record_failure(&mut r, now);
         }
+        assert_eq!(state(&r, now), LockState::Until(now + Duration::seconds(30)));
         assert_eq!(
-            LockState::of(&r, now),
+            state(&r, now + Duration::seconds(29)),
             LockState::Until(now + Duration::seconds(30))
         );
-        assert_eq!(
-            LockState::of(&r, now + Duration::seconds(29)),
-            LockState::Until(now + Duration::seconds(30))
-        );
-        assert_eq!(LockState::of(&r, now + Duration::seconds(30)), LockState::Open);
+        assert_eq!(state(&r, now + Duration::seconds(30)), LockState::Open);
     }
 }

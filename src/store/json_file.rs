@@ -12,7 +12,8 @@ use super::format::Parsed;
 use super::safe_open::{self, Mode, Owner};
 use super::users::Base;
 use super::{
-    Change, FORMAT_VERSION, StoreError, UserMap, UserRecord, UserStore, Users, unchanged_unless_empty,
+    Change, FORMAT_VERSION, StoreError, UserMap, UserRecord, UserStore, Users, change_one, insert_free,
+    unchanged_unless_empty,
 };
 
 /// The platform data file: `$XDG_DATA_HOME/authtui/users.json` on Linux
@@ -323,6 +324,27 @@ impl std::fmt::Debug for JsonFile {
     }
 }
 
+impl JsonFile {
+    /// Read-modify-write of the whole file under its exclusive lock: `change` sees the
+    /// current accounts (never a stale copy) and says whether to save them.
+    pub fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError> {
+        let _lock = self.lock()?;
+        let cached = self.cached.lock().unwrap_or_else(|p| p.into_inner()).take();
+        // Re-read under the lock (never write from a stale copy). Parsing and checking is
+        // skipped only when the bytes are exactly those the cached accounts came from.
+        let mut users = match (self.read_bytes()?, cached) {
+            (Some(bytes), Some(cached)) if cached.is_read_from(&bytes) => cached,
+            (Some(bytes), _) => self.parse(bytes)?,
+            (None, _) => Users::new(),
+        };
+        if change(&mut users) == Change::Save {
+            self.save(&users)?;
+        }
+        Ok(())
+        // `_lock` drops here, releasing the lock.
+    }
+}
+
 impl UserStore for JsonFile {
     fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
         let users = self.read()?;
@@ -344,21 +366,22 @@ impl UserStore for JsonFile {
         Ok(found)
     }
 
-    fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError> {
-        let _lock = self.lock()?;
-        let cached = self.cached.lock().unwrap_or_else(|p| p.into_inner()).take();
-        // Re-read under the lock (never write from a stale copy). Parsing and checking is
-        // skipped only when the bytes are exactly those the cached accounts came from.
-        let mut users = match (self.read_bytes()?, cached) {
-            (Some(bytes), Some(cached)) if cached.is_read_from(&bytes) => cached,
-            (Some(bytes), _) => self.parse(bytes)?,
-            (None, _) => Users::new(),
-        };
-        if change(&mut users) == Change::Save {
-            self.save(&users)?;
-        }
-        Ok(())
-        // `_lock` drops here, releasing the lock.
+    fn update_user(
+        &self,
+        username: &str,
+        change: &mut dyn FnMut(&mut Option<UserRecord>) -> Change,
+    ) -> Result<(), StoreError> {
+        self.update(&mut |users| change_one(users, username, change))
+    }
+
+    fn insert_new(&self, accounts: &[(String, UserRecord)]) -> Result<Vec<bool>, StoreError> {
+        let mut added = Vec::new();
+        self.update(&mut |users| {
+            let (which, change) = insert_free(users, accounts);
+            added = which;
+            change
+        })?;
+        Ok(added)
     }
 
     fn location(&self) -> String {

@@ -1,6 +1,6 @@
 use std::sync::Mutex;
 
-use super::{Change, StoreError, UserMap, UserRecord, UserStore, Users};
+use super::{Change, StoreError, UserMap, UserRecord, UserStore, Users, change_one, insert_free};
 
 /// Accounts held in memory: for tests, and for programs that keep accounts elsewhere.
 #[derive(Debug, Default)]
@@ -22,6 +22,16 @@ impl MemoryStore {
     fn users(&self) -> std::sync::MutexGuard<'_, Users> {
         self.users.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Read-modify-write of every account at once, atomically.
+    pub fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError> {
+        let mut guard = self.users();
+        let mut copy = guard.clone();
+        if change(&mut copy) == Change::Save {
+            *guard = copy;
+        }
+        Ok(())
+    }
 }
 
 impl UserStore for MemoryStore {
@@ -33,12 +43,26 @@ impl UserStore for MemoryStore {
         Ok(self.users().to_map())
     }
 
-    fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError> {
-        let mut guard = self.users();
-        let mut copy = guard.clone();
-        if change(&mut copy) == Change::Save {
-            *guard = copy;
-        }
+    fn update_user(
+        &self,
+        username: &str,
+        change: &mut dyn FnMut(&mut Option<UserRecord>) -> Change,
+    ) -> Result<(), StoreError> {
+        self.update(&mut |users| change_one(users, username, change))
+    }
+
+    fn insert_new(&self, accounts: &[(String, UserRecord)]) -> Result<Vec<bool>, StoreError> {
+        let mut added = Vec::new();
+        self.update(&mut |users| {
+            let (which, change) = insert_free(users, accounts);
+            added = which;
+            change
+        })?;
+        Ok(added)
+    }
+
+    /// Nothing to write: memory has no save whose time could tell anything.
+    fn rewrite(&self) -> Result<(), StoreError> {
         Ok(())
     }
 

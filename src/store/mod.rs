@@ -4,6 +4,7 @@
 mod events;
 mod format;
 mod json_file;
+mod lock;
 mod memory;
 mod safe_open;
 mod timestamp;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use events::{Event, EventFile, EventKind, EventLog, MemoryLog};
 pub use json_file::{JsonFile, LockNotice, default_path};
+pub use lock::{Claim, LockSchedule, LockState, reset};
 pub use memory::MemoryStore;
 pub use users::{UserMap, Users};
 
@@ -131,8 +133,9 @@ pub enum StoreError {
     LockTimeout { path: PathBuf, waited: Duration },
 }
 
-/// Storage for accounts, as the auth layer sees it. Small on purpose, so that another
-/// backend can come later without touching `auth` or the TUI.
+/// Storage for accounts, as the auth layer sees it: one account at a time, each change
+/// atomic, so that a database can implement it with a transaction (or one statement) per
+/// change and never needs to load every account to change one.
 pub trait UserStore: Send + Sync {
     /// One account, read from a consistent snapshot (no lock needed).
     fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
@@ -152,28 +155,60 @@ pub trait UserStore: Send + Sync {
         Ok(None)
     }
 
-    /// Read-modify-write under an exclusive lock: `change` sees the current accounts (never
-    /// a stale copy) and says whether to save them.
-    fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError>;
+    /// Read-modify-write of one account, atomically: `change` sees the account as it is
+    /// now (`None`: there is none), may change, create (`Some`) or delete (`None`) it, and
+    /// says whether to save. It may be called more than once (a database retries a
+    /// transaction that lost a race), so it must not consume what it is given.
+    fn update_user(
+        &self,
+        username: &str,
+        change: &mut dyn FnMut(&mut Option<UserRecord>) -> Change,
+    ) -> Result<(), StoreError>;
+
+    /// Adds the accounts whose names are free, all in one change; returns, for each,
+    /// whether it was added (false: the name was taken).
+    fn insert_new(&self, accounts: &[(String, UserRecord)]) -> Result<Vec<bool>, StoreError> {
+        let mut added = Vec::with_capacity(accounts.len());
+        for (name, record) in accounts {
+            let mut new = false;
+            self.update_user(name, &mut |current| {
+                new = current.is_none();
+                if new {
+                    *current = Some(record.clone());
+                    Change::Save
+                } else {
+                    Change::Keep
+                }
+            })?;
+            added.push(new);
+        }
+        Ok(added)
+    }
+
+    /// Claims one login attempt on `username` (docs/security.md rule 24): refused if the
+    /// account is locked, else counted as a failure at once, in one atomic change.
+    fn claim_attempt(
+        &self,
+        username: &str,
+        now: DateTime<Utc>,
+        schedule: &LockSchedule,
+    ) -> Result<Claim, StoreError> {
+        let mut claim = Claim::Missing;
+        self.update_user(username, &mut |record| {
+            let (outcome, changed) = schedule.claim(record.as_mut(), now);
+            claim = outcome;
+            if changed { Change::Save } else { Change::Keep }
+        })?;
+        Ok(claim)
+    }
+
+    /// A write that changes nothing but costs what a claim costs, so that a failed login
+    /// for an unknown name takes as long as one for a known name. An empty store is left
+    /// alone (and unwritten): it has no names to tell about.
+    fn rewrite(&self) -> Result<(), StoreError>;
 
     /// Where the accounts are kept, for people to read (a path, or "memory").
     fn location(&self) -> String;
-
-    /// Saves the accounts unchanged: the same work as a save that changes one, so that a
-    /// caller can make two paths cost the same (a failed login for an unknown name and
-    /// for a known one). An empty store is left alone (and unwritten).
-    fn rewrite(&self) -> Result<(), StoreError> {
-        self.update(&mut unchanged_unless_empty)
-    }
-}
-
-/// The change of a rewrite: save the accounts as they are, unless there are none.
-pub(crate) fn unchanged_unless_empty(users: &mut Users) -> Change {
-    if users.is_empty() {
-        Change::Keep
-    } else {
-        Change::Save
-    }
 }
 
 /// A shared store is a store: a program can keep a handle on what its `Service` uses.
@@ -190,15 +225,85 @@ impl<T: UserStore + ?Sized> UserStore for std::sync::Arc<T> {
         (**self).find(names)
     }
 
-    fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError> {
-        (**self).update(change)
+    fn update_user(
+        &self,
+        username: &str,
+        change: &mut dyn FnMut(&mut Option<UserRecord>) -> Change,
+    ) -> Result<(), StoreError> {
+        (**self).update_user(username, change)
     }
 
-    fn location(&self) -> String {
-        (**self).location()
+    fn insert_new(&self, accounts: &[(String, UserRecord)]) -> Result<Vec<bool>, StoreError> {
+        (**self).insert_new(accounts)
+    }
+
+    fn claim_attempt(
+        &self,
+        username: &str,
+        now: DateTime<Utc>,
+        schedule: &LockSchedule,
+    ) -> Result<Claim, StoreError> {
+        (**self).claim_attempt(username, now, schedule)
     }
 
     fn rewrite(&self) -> Result<(), StoreError> {
         (**self).rewrite()
     }
+
+    fn location(&self) -> String {
+        (**self).location()
+    }
+}
+
+/// The change of a rewrite: save the accounts as they are, unless there are none.
+pub(crate) fn unchanged_unless_empty(users: &mut Users) -> Change {
+    if users.is_empty() {
+        Change::Keep
+    } else {
+        Change::Save
+    }
+}
+
+/// One account's change applied to a whole set of accounts (for stores that keep them all
+/// together: the file, memory).
+pub(crate) fn change_one(
+    users: &mut Users,
+    username: &str,
+    change: &mut dyn FnMut(&mut Option<UserRecord>) -> Change,
+) -> Change {
+    let mut record = users.get(username);
+    let existed = record.is_some();
+    let outcome = change(&mut record);
+    if outcome == Change::Save {
+        match record {
+            Some(record) => {
+                users.insert(username.to_owned(), record);
+            }
+            None if existed => {
+                users.remove(username);
+            }
+            None => return Change::Keep,
+        }
+    }
+    outcome
+}
+
+/// Adds the free names of `accounts` to `users`; returns which were added.
+pub(crate) fn insert_free(users: &mut Users, accounts: &[(String, UserRecord)]) -> (Vec<bool>, Change) {
+    let added: Vec<bool> = accounts
+        .iter()
+        .map(|(name, record)| {
+            let free = !users.contains_key(name);
+            if free {
+                users.insert(name.clone(), record.clone());
+            }
+            free
+        })
+        .collect();
+    let change = if added.contains(&true) {
+        Change::Save
+    } else {
+        Change::Keep
+    };
+    (added, change)
 }
