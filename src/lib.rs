@@ -21,5 +21,6 @@
 pub mod auth;
 pub mod cli;
 pub mod printable;
+pub mod setup;
 pub mod store;
 pub mod tui;

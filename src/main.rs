@@ -12,17 +12,20 @@ static ALLOCATOR: WipingAllocator = WipingAllocator;
 
 fn main() -> ExitCode {
     let args = Cli::parse();
+    let settings = match args.settings() {
+        Ok(settings) => settings,
+        Err(failure) => return cli::report(failure),
+    };
     match args.command {
-        Some(command) => cli::run(args.data_file.as_deref(), args.cost, args.lock_timeout, command),
+        Some(command) => cli::run(&settings, command),
         None => {
-            let path = match cli::data_path(args.data_file.as_deref()) {
-                Ok(path) => path,
-                Err(failure) => return cli::report(failure),
-            };
             let idle = (!args.idle_timeout.is_zero()).then_some(args.idle_timeout);
             // A long wait for the lock shows in the app's busy line.
             let notice = std::sync::Arc::new(authtui::tui::worker::lock_notice);
-            let (service, _) = cli::open_service_with(&path, args.cost, args.lock_timeout, notice);
+            let service = match authtui::setup::open(&settings, notice) {
+                Ok((service, _)) => service,
+                Err(e) => return cli::report(cli::Failure::from(authtui::auth::AuthError::from(e))),
+            };
             match authtui::tui::run(service, idle) {
                 // Ended by a signal: 128 + its number, as a shell reports it.
                 Ok(()) => match authtui::tui::exit_signal() {

@@ -1,7 +1,6 @@
 //! `authtui user list`: a table for people, JSON for scripts.
 
 use std::io::{self, Write};
-use std::path::Path;
 
 use chrono::{DateTime, Local, Utc};
 use serde::Serialize;
@@ -25,9 +24,9 @@ fn lock_text(lock: LockState) -> String {
     }
 }
 
-pub fn write_table(out: &mut impl Write, accounts: &[Account], path: &Path) -> io::Result<()> {
+pub fn write_table(out: &mut impl Write, accounts: &[Account], location: &str) -> io::Result<()> {
     if accounts.is_empty() {
-        return writeln!(out, "No accounts in {}", printable::path(path));
+        return writeln!(out, "No accounts in {}", printable::escape(location));
     }
     let header = ["USERNAME", "CREATED", "LAST LOGIN", "FAILED", "LOCKED UNTIL"];
     let rows: Vec<[String; 5]> = accounts

@@ -9,14 +9,14 @@ mod prompt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use crate::auth::{AuthError, Cost, ImportOutcome, Service};
 use crate::printable;
-use crate::store::{EventFile, JsonFile, LockNotice, default_path};
+use crate::setup::{self, Settings};
+use crate::store::{EventLog, JsonFile, LockNotice, StoreError, StoreUrl};
 
 /// Command-line arguments: global options, and a subcommand (none opens the app).
 #[derive(Debug, Parser)]
@@ -27,9 +27,14 @@ use crate::store::{EventFile, JsonFile, LockNotice, default_path};
     after_help = "Exit codes: 0 done, 1 refused (wrong password, locked, policy, name taken), 2 usage or data error."
 )]
 pub struct Cli {
-    /// The accounts file [default: $XDG_DATA_HOME/authtui/users.json]
+    /// The accounts file [default: $XDG_DATA_HOME/authtui/users.json]; the same as
+    /// --store json:PATH
     #[arg(long, global = true, env = "AUTHTUI_DATA_FILE", value_name = "PATH")]
     pub data_file: Option<PathBuf>,
+
+    /// The store: json:PATH, sqlite:PATH, or postgres://USER@HOST/DATABASE
+    #[arg(long, global = true, env = "AUTHTUI_STORE", value_name = "URL")]
+    pub store: Option<StoreUrl>,
 
     /// bcrypt cost for new hashes, 4-20 (below 10 is for tests only)
     #[arg(long, global = true, env = "AUTHTUI_BCRYPT_COST", value_name = "N", default_value_t = Cost::DEFAULT)]
@@ -197,6 +202,10 @@ impl Failure {
             code: 2,
         }
     }
+
+    fn data(error: StoreError) -> Failure {
+        Failure::usage(error.to_string())
+    }
 }
 
 impl From<AuthError> for Failure {
@@ -208,19 +217,21 @@ impl From<AuthError> for Failure {
     }
 }
 
-/// The data file the options name, or the platform default.
-pub fn data_path(data_file: Option<&Path>) -> Result<PathBuf, Failure> {
-    match data_file {
-        Some(p) => Ok(p.to_path_buf()),
-        None => default_path().ok_or_else(|| {
-            Failure::usage("cannot find a data directory (is $HOME set?): pass --data-file PATH")
-        }),
+impl Cli {
+    /// How to open the store, from the options; a usage error if they contradict.
+    pub fn settings(&self) -> Result<Settings, Failure> {
+        Ok(Settings {
+            store: setup::store_url(self.store.as_ref(), self.data_file.as_deref())
+                .map_err(Failure::usage)?,
+            cost: self.cost,
+            lock_timeout: self.lock_timeout,
+        })
     }
 }
 
 /// Runs an admin command and reports its outcome.
-pub fn run(data_file: Option<&Path>, cost: Cost, lock_timeout: Duration, command: Command) -> ExitCode {
-    match execute(data_file, cost, lock_timeout, command) {
+pub fn run(settings: &Settings, command: Command) -> ExitCode {
+    match execute(settings, command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => report(failure),
     }
@@ -233,26 +244,10 @@ pub fn report(failure: Failure) -> ExitCode {
     ExitCode::from(failure.code)
 }
 
-/// The service the app and the commands use: `users.json` and `events.jsonl` beside it,
-/// with the default lock wait and its notice on stderr.
+/// The service over `users.json` at `path` and `events.jsonl` beside it, with the default
+/// lock wait and its notice on stderr (for benchmarks and tests).
 pub fn open_service(path: &Path, cost: Cost) -> Service {
-    open_service_with(path, cost, JsonFile::DEFAULT_LOCK_TIMEOUT, stderr_lock_notice()).0
-}
-
-/// [`open_service`] with a lock wait and what to do when a wait is long, and a handle on
-/// its log (to ask what a read of it skipped).
-pub fn open_service_with(
-    path: &Path,
-    cost: Cost,
-    lock_timeout: Duration,
-    notice: LockNotice,
-) -> (Service, Arc<EventFile>) {
-    let store = JsonFile::new(path)
-        .with_lock_timeout(lock_timeout)
-        .with_lock_notice(notice);
-    let log = Arc::new(EventFile::beside(path));
-    let service = Service::new(store, cost).with_log(Arc::clone(&log));
-    (service, log)
+    setup::open_json(path, cost, JsonFile::DEFAULT_LOCK_TIMEOUT, stderr_lock_notice()).0
 }
 
 /// The CLI's word on a long wait for the lock: one line on stderr, once.
@@ -273,15 +268,9 @@ pub fn lock_wait_message(lock: &Path) -> String {
     )
 }
 
-fn execute(
-    data_file: Option<&Path>,
-    cost: Cost,
-    lock_timeout: Duration,
-    command: Command,
-) -> Result<(), Failure> {
-    let path = data_path(data_file)?;
-    let (service, log) = open_service_with(&path, cost, lock_timeout, stderr_lock_notice());
-    let result = execute_on(&service, &path, cost, command);
+fn execute(settings: &Settings, command: Command) -> Result<(), Failure> {
+    let (service, log) = setup::open(settings, stderr_lock_notice()).map_err(Failure::data)?;
+    let result = execute_on(&service, settings.cost, command);
     // Lines of events.jsonl a read skipped (torn, glued, foreign): named, never fatal.
     for skipped in log.take_warnings() {
         eprintln!("authtui: warning: {}", printable::escape(&skipped));
@@ -292,7 +281,7 @@ fn execute(
     result
 }
 
-fn execute_on(service: &Service, path: &Path, cost: Cost, command: Command) -> Result<(), Failure> {
+fn execute_on(service: &Service, cost: Cost, command: Command) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     let hashes = matches!(
         command,
@@ -319,7 +308,7 @@ fn execute_on(service: &Service, path: &Path, cost: Cost, command: Command) -> R
             say(if json {
                 list::write_json(&mut out, &accounts)
             } else {
-                list::write_table(&mut out, &accounts, path)
+                list::write_table(&mut out, &accounts, &service.location())
             })
         }
         Command::User(UserCommand::Remove { username }) => {

@@ -66,6 +66,11 @@ pub struct Event {
 pub trait EventLog: Send + Sync {
     fn append(&self, event: &Event) -> Result<(), StoreError>;
 
+    /// What the reads since the last call skipped, for people (a torn line in a file).
+    fn take_warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The newest `limit` events of one user, newest first.
     fn recent(&self, username: &str, limit: usize) -> Result<Vec<Event>, StoreError>;
 
@@ -86,6 +91,10 @@ impl<T: EventLog + ?Sized> EventLog for Arc<T> {
 
     fn all(&self) -> Result<Vec<Event>, StoreError> {
         (**self).all()
+    }
+
+    fn take_warnings(&self) -> Vec<String> {
+        (**self).take_warnings()
     }
 }
 
@@ -129,12 +138,6 @@ impl EventFile {
             path: self.path.clone(),
             source,
         }
-    }
-
-    /// The lines the last [`EventLog::all`] skipped, as warnings naming the file and the
-    /// line (printable: a line's text is escaped and cut short).
-    pub fn take_warnings(&self) -> Vec<String> {
-        std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// A warning about line `number`, which is skipped.
@@ -224,6 +227,10 @@ fn reason_of(e: &serde_json::Error) -> String {
 }
 
 impl EventLog for EventFile {
+    fn take_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     fn append(&self, event: &Event) -> Result<(), StoreError> {
         let mut line = serde_json::to_vec(event).map_err(|e| self.io("write")(e.into()))?;
         line.push(b'\n');

@@ -8,6 +8,7 @@ mod lock;
 mod memory;
 mod safe_open;
 mod timestamp;
+mod url;
 mod users;
 
 use std::io;
@@ -21,6 +22,7 @@ pub use events::{Event, EventFile, EventKind, EventLog, MemoryLog};
 pub use json_file::{JsonFile, LockNotice, default_path};
 pub use lock::{Claim, LockSchedule, LockState, reset};
 pub use memory::MemoryStore;
+pub use url::{StoreUrl, redact_password};
 pub use users::{UserMap, Users};
 
 /// The version of the `users.json` format this build writes and reads.
@@ -131,6 +133,8 @@ pub enum StoreError {
         crate::printable::path(path), waited.as_secs()
     )]
     LockTimeout { path: PathBuf, waited: Duration },
+    #[error("{store}: this build of authtui cannot open this kind of store")]
+    Unsupported { store: String },
 }
 
 /// Storage for accounts, as the auth layer sees it: one account at a time, each change
