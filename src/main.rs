@@ -22,6 +22,9 @@ fn main() -> ExitCode {
             let idle = (!args.idle_timeout.is_zero()).then_some(args.idle_timeout);
             // A long wait for the lock shows in the app's busy line.
             let notice = std::sync::Arc::new(authtui::tui::worker::lock_notice);
+            for warning in authtui::setup::warnings(&settings.store) {
+                eprintln!("authtui: warning: {}", authtui::printable::escape(&warning));
+            }
             let service = match authtui::setup::open(&settings, notice) {
                 Ok((service, _)) => service,
                 Err(e) => return cli::report(cli::Failure::from(authtui::auth::AuthError::from(e))),

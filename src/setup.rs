@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::{Cost, Service};
-use crate::store::{EventFile, EventLog, JsonFile, LockNotice, StoreError, StoreUrl, default_path};
+use crate::store::{
+    EventFile, EventLog, JsonFile, LockNotice, SqliteStore, StoreError, StoreUrl, default_path,
+};
 
 /// How to open the store, from the command line.
 #[derive(Clone)]
@@ -36,11 +38,16 @@ pub fn store_url(store: Option<&StoreUrl>, data_file: Option<&Path>) -> Result<S
 /// The service over the store `settings` name, and a handle on its activity log (to ask
 /// what a read of it skipped). `notice` is called when a wait for a lock grows long.
 /// Nothing is written by opening: a store that is unreachable, or of a newer schema, is an
-/// error here, before any change.
+/// error here, before any change. [`warnings`] says what people should know of it.
 pub fn open(settings: &Settings, notice: LockNotice) -> Result<(Service, Arc<dyn EventLog>), StoreError> {
     match &settings.store {
         StoreUrl::Json(path) => Ok(open_json(path, settings.cost, settings.lock_timeout, notice)),
-        StoreUrl::Sqlite(_) | StoreUrl::Postgres(_) => Err(StoreError::Unsupported {
+        StoreUrl::Sqlite(path) => {
+            let store = Arc::new(SqliteStore::open(path, settings.lock_timeout)?);
+            let log: Arc<dyn EventLog> = store.clone();
+            Ok((Service::new(store, settings.cost).with_log(Arc::clone(&log)), log))
+        }
+        StoreUrl::Postgres(_) => Err(StoreError::Unsupported {
             store: settings.store.to_string(),
         }),
     }
@@ -60,4 +67,13 @@ pub fn open_json(
     let log: Arc<dyn EventLog> = Arc::new(EventFile::beside(path));
     let service = Service::new(store, cost).with_log(Arc::clone(&log));
     (service, log)
+}
+
+/// What people should know about the store before they use it (a SQLite database on a
+/// network file system), one line each.
+pub fn warnings(store: &StoreUrl) -> Vec<String> {
+    match store {
+        StoreUrl::Sqlite(path) => crate::store::network_fs_warning(path).into_iter().collect(),
+        StoreUrl::Json(_) | StoreUrl::Postgres(_) => Vec::new(),
+    }
 }

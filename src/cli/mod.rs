@@ -269,6 +269,9 @@ pub fn lock_wait_message(lock: &Path) -> String {
 }
 
 fn execute(settings: &Settings, command: Command) -> Result<(), Failure> {
+    for warning in setup::warnings(&settings.store) {
+        eprintln!("authtui: warning: {}", printable::escape(&warning));
+    }
     let (service, log) = setup::open(settings, stderr_lock_notice()).map_err(Failure::data)?;
     let result = execute_on(&service, settings.cost, command);
     // Lines of events.jsonl a read skipped (torn, glued, foreign): named, never fatal.

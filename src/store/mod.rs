@@ -7,6 +7,7 @@ mod json_file;
 mod lock;
 mod memory;
 mod safe_open;
+mod sqlite;
 mod timestamp;
 mod url;
 mod users;
@@ -22,6 +23,7 @@ pub use events::{Event, EventFile, EventKind, EventLog, MemoryLog};
 pub use json_file::{JsonFile, LockNotice, default_path};
 pub use lock::{Claim, LockSchedule, LockState, reset};
 pub use memory::MemoryStore;
+pub use sqlite::{SqliteStore, network_fs_warning};
 pub use url::{StoreUrl, redact_password};
 pub use users::{UserMap, Users};
 
@@ -135,6 +137,14 @@ pub enum StoreError {
     LockTimeout { path: PathBuf, waited: Duration },
     #[error("{store}: this build of authtui cannot open this kind of store")]
     Unsupported { store: String },
+    #[error("{store}: {reason}")]
+    Database { store: String, reason: String },
+    #[error(
+        "{store} has schema version {found}, but this authtui reads only version {known}: use a newer authtui (nothing was changed)"
+    )]
+    NewerSchema { store: String, found: i64, known: i64 },
+    #[error("{store} is not an authtui database (it holds other tables): point --store at another one")]
+    NotOurs { store: String },
 }
 
 /// Storage for accounts, as the auth layer sees it: one account at a time, each change

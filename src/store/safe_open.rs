@@ -256,6 +256,29 @@ fn kind_of(meta: &Metadata) -> &'static str {
     }
 }
 
+/// Creates the missing directories above `path`, private to the user (0700, like
+/// `~/.ssh`); root gives them to the owner of the directory they are made in, as the files
+/// later made in them.
+pub(crate) fn create_parent_dirs(path: &Path) -> Result<(), StoreError> {
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let owner = Owner::of_nearest_dir(path);
+    let mut missing: Vec<std::path::PathBuf> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && std::fs::symlink_metadata(d).is_err())
+        .map(Path::to_path_buf)
+        .collect();
+    missing.reverse();
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(dir)
+        .map_err(io_error(dir, "create the directory"))?;
+    adopt_dirs(&missing, owner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,3 +342,4 @@ mod tests {
         assert!(open(&path, Mode::Read, None).unwrap().is_some());
     }
 }
+

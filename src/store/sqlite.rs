@@ -1,0 +1,510 @@
+//! Accounts and the activity log in a SQLite database (`--store sqlite:PATH`): for a big
+//! single host, where rewriting a whole `users.json` for every change would cost too much.
+//!
+//! - WAL mode, so readers never wait for a writer; `synchronous=FULL`, so a change that
+//!   was acknowledged survives a power cut; a busy timeout (the lock timeout), so
+//!   processes take turns instead of failing.
+//! - Every change is one `BEGIN IMMEDIATE` transaction (the write lock is taken first, so
+//!   two writers never both read before either writes); a login's claim raises the count
+//!   and sets the lock in one `UPDATE` (docs/security.md rule 24).
+//! - The file follows the rules of every file authtui opens (rule 25): never through a
+//!   link, only a regular file, created 0600 in a 0700 directory (SQLite gives its `-wal`
+//!   and `-shm` files the database's mode).
+//! - The schema is versioned (`authtui_meta.schema_version`); an empty file gets the
+//!   current one, a newer one is refused, nothing is ever downgraded. A missing file is an
+//!   empty store, and reads do not create it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+use super::safe_open::{self, Mode, Owner};
+use super::{
+    Change, Claim, Event, EventKind, EventLog, LockSchedule, StoreError, UserMap, UserRecord, UserStore,
+};
+
+/// The schema this build writes and reads.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+    CREATE TABLE authtui_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE users (
+        username TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        created_at INTEGER,
+        last_login_at INTEGER,
+        previous_login_at INTEGER,
+        login_count INTEGER NOT NULL DEFAULT 0,
+        failed_attempts INTEGER NOT NULL DEFAULT 0,
+        locked_until INTEGER
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        username TEXT NOT NULL
+    );
+    CREATE INDEX events_by_user ON events (username, id);
+";
+
+const COLUMNS: &str =
+    "password_hash, created_at, last_login_at, previous_login_at, login_count, failed_attempts, locked_until";
+
+/// The SQLite store. Connections are opened as needed and kept for reuse, so that threads
+/// (a server's bcrypt pool) read in parallel.
+pub struct SqliteStore {
+    path: PathBuf,
+    busy_timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, checking what is there (a regular file holding an
+    /// authtui schema this build reads, or nothing) without writing anything.
+    pub fn open(path: impl Into<PathBuf>, busy_timeout: Duration) -> Result<SqliteStore, StoreError> {
+        let store = SqliteStore {
+            path: path.into(),
+            busy_timeout,
+            idle: Mutex::new(Vec::new()),
+        };
+        if let Some(conn) = store.connect(false)? {
+            store.check_schema(&conn)?;
+            store.give_back(conn);
+        }
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn error(&self, e: rusqlite::Error) -> StoreError {
+        StoreError::Database {
+            store: format!("sqlite:{}", crate::printable::path(&self.path)),
+            reason: crate::printable::printable(&e.to_string(), 200),
+        }
+    }
+
+    /// A connection: an idle one, or a new one. `create`: make the file (and its
+    /// directory) if it is missing; else `None` when there is no database yet.
+    fn connect(&self, create: bool) -> Result<Option<Connection>, StoreError> {
+        if let Some(conn) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return Ok(Some(conn));
+        }
+        // The file itself by the rules of every file: no link, regular, 0600, the owner's.
+        match safe_open::open(&self.path, Mode::Read, None)? {
+            Some(_) => {}
+            None if !create => return Ok(None),
+            None => {
+                safe_open::create_parent_dirs(&self.path)?;
+                let owner = Owner::of_data(&self.path);
+                safe_open::open(&self.path, Mode::ReadWriteCreate, owner)?;
+            }
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(&self.path, flags).map_err(|e| self.error(e))?;
+        conn.busy_timeout(self.busy_timeout).map_err(|e| self.error(e))?;
+        if create {
+            // Kept in the file once set: readers then never wait for a writer.
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(|e| self.error(e))?;
+        }
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| self.error(e))?;
+        // A file with no tables yet (just made, or empty) holds no accounts: for a read,
+        // it is no database; the first write gives it the schema.
+        if !create && table_count(&conn).map_err(|e| self.error(e))? == 0 {
+            return Ok(None);
+        }
+        Ok(Some(conn))
+    }
+
+    fn give_back(&self, conn: Connection) {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+    }
+
+    /// Runs `work` on a connection (creating the database first if `create`); `None` when
+    /// there is no database and `create` is false. The connection is reused afterwards.
+    fn with<T>(
+        &self,
+        create: bool,
+        work: impl FnOnce(&mut Connection) -> Result<T, rusqlite::Error>,
+    ) -> Result<Option<T>, StoreError> {
+        let Some(mut conn) = self.connect(create)? else {
+            return Ok(None);
+        };
+        let result = work(&mut conn).map_err(|e| self.error(e));
+        self.give_back(conn);
+        result.map(Some)
+    }
+
+    /// The schema must be one this build reads: refused (never changed) otherwise.
+    fn check_schema(&self, conn: &Connection) -> Result<(), StoreError> {
+        let store = || format!("sqlite:{}", crate::printable::path(&self.path));
+        if table_count(conn).map_err(|e| self.error(e))? == 0 {
+            // An empty file (made by us, or by hand): it gets the schema at the first write.
+            return Ok(());
+        }
+        let version: Option<String> = conn
+            .query_row(
+                "SELECT value FROM authtui_meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|_| StoreError::NotOurs { store: store() })?;
+        match version.as_deref().map(str::parse::<i64>) {
+            Some(Ok(SCHEMA_VERSION)) => Ok(()),
+            Some(Ok(found)) if found > SCHEMA_VERSION => Err(StoreError::NewerSchema {
+                store: store(),
+                found,
+                known: SCHEMA_VERSION,
+            }),
+            _ => Err(StoreError::NotOurs { store: store() }),
+        }
+    }
+
+    /// A write transaction, the write lock taken first.
+    fn write<T>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction) -> Result<T, rusqlite::Error>,
+    ) -> Result<T, StoreError> {
+        let outcome = self.with(true, |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // A file we just made, or an empty one: the schema comes with the first write
+            // (under the write lock, so two first writers do not both make it).
+            if table_count(&tx)? == 0 {
+                tx.execute_batch(SCHEMA)?;
+                tx.execute(
+                    "INSERT INTO authtui_meta (key, value) VALUES ('schema_version', ?1)",
+                    [SCHEMA_VERSION.to_string()],
+                )?;
+            }
+            let value = work(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })?;
+        outcome.ok_or_else(|| self.error(rusqlite::Error::InvalidQuery))
+    }
+}
+
+fn table_count(conn: &Connection) -> Result<i64, rusqlite::Error> {
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+}
+
+fn to_secs(t: Option<DateTime<Utc>>) -> Option<i64> {
+    t.map(|t| t.timestamp())
+}
+
+fn from_secs(secs: Option<i64>) -> Option<DateTime<Utc>> {
+    secs.and_then(|s| DateTime::from_timestamp(s, 0))
+}
+
+fn record_from(row: &rusqlite::Row, at: usize) -> Result<UserRecord, rusqlite::Error> {
+    Ok(UserRecord {
+        password_hash: row.get(at)?,
+        created_at: from_secs(row.get(at + 1)?),
+        last_login_at: from_secs(row.get(at + 2)?),
+        previous_login_at: from_secs(row.get(at + 3)?),
+        login_count: u64::try_from(row.get::<_, i64>(at + 4)?).unwrap_or(0),
+        failed_attempts: u32::try_from(row.get::<_, i64>(at + 5)?).unwrap_or(u32::MAX),
+        locked_until: from_secs(row.get(at + 6)?),
+    })
+}
+
+fn get_in(conn: &Connection, username: &str) -> Result<Option<UserRecord>, rusqlite::Error> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE username = ?1"))?
+        .query_row([username], |row| record_from(row, 0))
+        .optional()
+}
+
+fn put_in(conn: &Connection, username: &str, r: &UserRecord) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO users (username, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,
+             created_at = excluded.created_at, last_login_at = excluded.last_login_at,
+             previous_login_at = excluded.previous_login_at, login_count = excluded.login_count,
+             failed_attempts = excluded.failed_attempts, locked_until = excluded.locked_until"
+    ))?
+    .execute(params![
+        username,
+        r.password_hash,
+        to_secs(r.created_at),
+        to_secs(r.last_login_at),
+        to_secs(r.previous_login_at),
+        i64::try_from(r.login_count).unwrap_or(i64::MAX),
+        i64::from(r.failed_attempts),
+        to_secs(r.locked_until),
+    ])?;
+    Ok(())
+}
+
+impl UserStore for SqliteStore {
+    fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.with(false, |conn| get_in(conn, username))?.flatten())
+    }
+
+    fn all(&self) -> Result<UserMap, StoreError> {
+        let all = self.with(false, |conn| {
+            let mut statement = conn.prepare(&format!("SELECT username, {COLUMNS} FROM users"))?;
+            let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, record_from(row, 1)?)))?;
+            rows.collect::<Result<UserMap, _>>()
+        })?;
+        Ok(all.unwrap_or_default())
+    }
+
+    fn find(&self, names: &[&str]) -> Result<Option<(String, UserRecord)>, StoreError> {
+        // One statement for every spelling, the first given preferred.
+        let found = self.with(false, |conn| {
+            let tx = conn.transaction()?;
+            let mut found = None;
+            for name in names {
+                if let Some(record) = get_in(&tx, name)? {
+                    found = Some(((*name).to_owned(), record));
+                    break;
+                }
+            }
+            tx.commit()?;
+            Ok(found)
+        })?;
+        Ok(found.flatten())
+    }
+
+    fn update_user(
+        &self,
+        username: &str,
+        change: &mut dyn FnMut(&mut Option<UserRecord>) -> Change,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let mut record = get_in(tx, username)?;
+            let existed = record.is_some();
+            if change(&mut record) == Change::Save {
+                match &record {
+                    Some(r) => put_in(tx, username, r)?,
+                    None if existed => {
+                        tx.execute("DELETE FROM users WHERE username = ?1", [username])?;
+                    }
+                    None => {}
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn insert_new(&self, accounts: &[(String, UserRecord)]) -> Result<Vec<bool>, StoreError> {
+        self.write(|tx| {
+            accounts
+                .iter()
+                .map(|(name, record)| {
+                    let free = get_in(tx, name)?.is_none();
+                    if free {
+                        put_in(tx, name, record)?;
+                    }
+                    Ok(free)
+                })
+                .collect()
+        })
+    }
+
+    fn claim_attempt(
+        &self,
+        username: &str,
+        now: DateTime<Utc>,
+        schedule: &LockSchedule,
+    ) -> Result<Claim, StoreError> {
+        let now_secs = now.timestamp();
+        self.write(|tx| {
+            let Some(before) = get_in(tx, username)? else {
+                return Ok(Claim::Missing);
+            };
+            // The count and the lock in one statement, by the schedule's numbers: the same
+            // arithmetic as `LockSchedule::record_failure`, at whole seconds.
+            let claimed = tx
+                .prepare_cached(
+                    "UPDATE users SET
+                         failed_attempts = failed_attempts + 1,
+                         locked_until = CASE WHEN failed_attempts + 1 >= ?2
+                             THEN ?3 + min(?4 << min(failed_attempts + 1 - ?2, 16), ?5)
+                             ELSE locked_until END
+                     WHERE username = ?1 AND failed_attempts < ?6
+                         AND (locked_until IS NULL OR locked_until <= ?3)
+                     RETURNING failed_attempts, locked_until",
+                )?
+                .query_row(
+                    params![
+                        username,
+                        i64::from(schedule.lock_after),
+                        now_secs,
+                        schedule.first_lock_secs,
+                        schedule.max_lock_secs,
+                        i64::from(schedule.permanent_after),
+                    ],
+                    |row| Ok((row.get::<_, i64>(0)?, row.get::<_, Option<i64>>(1)?)),
+                )
+                .optional()?;
+            let lock_of = |failed: i64, until: Option<i64>| {
+                let after = UserRecord {
+                    failed_attempts: u32::try_from(failed).unwrap_or(u32::MAX),
+                    locked_until: from_secs(until),
+                    ..UserRecord::default()
+                };
+                schedule.state(&after, now)
+            };
+            Ok(match claimed {
+                Some((failed, until)) => Claim::Admitted {
+                    lock: lock_of(failed, until),
+                    before,
+                },
+                None => Claim::Locked(schedule.state(&before, now)),
+            })
+        })
+    }
+
+    fn rewrite(&self) -> Result<(), StoreError> {
+        // A committed write of a claim's size that changes nothing; a store with no
+        // accounts (or no file) is left alone.
+        let Some(conn) = self.connect(false)? else {
+            return Ok(());
+        };
+        self.give_back(conn);
+        self.write(|tx| {
+            let any: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
+            if any {
+                tx.execute(
+                    "UPDATE authtui_meta SET value = value WHERE key = 'schema_version'",
+                    [],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn location(&self) -> String {
+        format!("sqlite:{}", self.path.display())
+    }
+}
+
+fn kind_name(kind: EventKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn kind_of(name: &str) -> Option<EventKind> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+}
+
+fn events_from(
+    statement: &mut rusqlite::CachedStatement,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Event>, rusqlite::Error> {
+    let rows = statement.query_map(params, |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut events = Vec::new();
+    for row in rows {
+        let (at, event, username) = row?;
+        // A kind from a newer build is skipped, as a foreign line of events.jsonl is.
+        if let (Some(at), Some(event)) = (DateTime::from_timestamp(at, 0), kind_of(&event)) {
+            events.push(Event { at, event, username });
+        }
+    }
+    Ok(events)
+}
+
+impl EventLog for SqliteStore {
+    fn append(&self, event: &Event) -> Result<(), StoreError> {
+        // Before any account exists there is no database, and nothing worth a log.
+        if self.connect(false)?.map(|c| self.give_back(c)).is_none() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            tx.prepare_cached("INSERT INTO events (at, event, username) VALUES (?1, ?2, ?3)")?
+                .execute(params![
+                    event.at.timestamp(),
+                    kind_name(event.event),
+                    event.username
+                ])?;
+            Ok(())
+        })
+    }
+
+    fn recent(&self, username: &str, limit: usize) -> Result<Vec<Event>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let events = self.with(false, |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT at, event, username FROM events WHERE username = ?1 ORDER BY id DESC LIMIT ?2",
+            )?;
+            events_from(&mut statement, params![username, limit])
+        })?;
+        Ok(events.unwrap_or_default())
+    }
+
+    fn all(&self) -> Result<Vec<Event>, StoreError> {
+        let events = self.with(false, |conn| {
+            let mut statement = conn.prepare_cached("SELECT at, event, username FROM events ORDER BY id")?;
+            events_from(&mut statement, [])
+        })?;
+        Ok(events.unwrap_or_default())
+    }
+}
+
+/// Whether `path` is on a network file system (NFS, SMB/CIFS, sshfs, …), where SQLite's
+/// locking is unreliable: a warning for people, from /proc/mounts.
+pub fn network_fs_warning(path: &Path) -> Option<String> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir = std::fs::canonicalize(dir).ok()?;
+    let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+    let fs_type = mounts
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let _device = fields.next()?;
+            let point = fields.next()?.replace("\\040", " ");
+            let kind = fields.next()?;
+            dir.starts_with(&point).then(|| (point.len(), kind.to_owned()))
+        })
+        .max_by_key(|(len, _)| *len)?
+        .1;
+    let network = [
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "ncpfs",
+        "afs",
+        "9p",
+        "ceph",
+        "glusterfs",
+        "fuse.sshfs",
+    ];
+    network.contains(&fs_type.as_str()).then(|| {
+        format!(
+            "{} is on a network file system ({fs_type}), where SQLite's locks do not hold: keep the database on a local disk, or use PostgreSQL for several hosts",
+            crate::printable::path(path)
+        )
+    })
+}

@@ -1,0 +1,176 @@
+//! Many `authtui` processes on one store at once, for every store a machine can hold
+//! (users.json, SQLite; PostgreSQL has its own tests against a throwaway server): guesses
+//! reach bcrypt at most as often as the threshold allows, and signups lose no account.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use common::{PW, Sandbox};
+
+/// `authtui --store URL --cost 4 ARGS…`, isolated like the sandbox's own commands.
+fn command(sb: &Sandbox, store: &str, args: &[&str]) -> Command {
+    let mut cmd = sb.bare_command(&["--store", store, "--cost", "4"]);
+    cmd.args(args);
+    cmd
+}
+
+fn add(sb: &Sandbox, store: &str, name: &str) -> common::Output {
+    common::run(
+        command(sb, store, &["user", "add", name, "--password-stdin"]),
+        Some(format!("{PW}\n").as_bytes()),
+    )
+}
+
+/// A store holding alice, whose hash is of cost 10: slow enough that every guess is in
+/// flight at once.
+fn store_with_slow_alice(sb: &Sandbox, store: &str) {
+    add(sb, store, "alice").expect_code(0);
+    let hash = authtui::auth::hashing::hash(&PW.into(), authtui::auth::Cost::new(10).unwrap()).unwrap();
+    let entries = format!("bob:{hash}\n");
+    let file = sb.dir.path().join("slow.htpasswd");
+    std::fs::write(&file, entries).unwrap();
+    common::run(command(sb, store, &["user", "remove", "alice"]), None).expect_code(0);
+    common::run(
+        command(sb, store, &["import-htpasswd", file.to_str().unwrap()]),
+        None,
+    )
+    .expect_code(0);
+}
+
+fn guesses_at_once(store_of: impl Fn(&Sandbox) -> String) {
+    let sb = Sandbox::new();
+    let store = store_of(&sb);
+    store_with_slow_alice(&sb, &store);
+    let guesses = 30;
+    let mut children: Vec<_> = (0..guesses)
+        .map(|_| {
+            let mut cmd = command(&sb, &store, &["verify", "bob", "--password-stdin"]);
+            cmd.stdin(Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    let stdins: Vec<_> = children.iter_mut().map(|c| c.stdin.take().unwrap()).collect();
+    for mut stdin in stdins {
+        stdin.write_all(b"a wrong guess at the password\n").unwrap();
+    }
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| common::wait_with_timeout(c, Duration::from_secs(120)))
+        .collect();
+    for o in &outputs {
+        o.expect_code(1);
+    }
+    let out = common::run(command(&sb, &store, &["user", "list", "--json"]), None);
+    out.expect_code(0);
+    let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(list[0]["username"], "bob");
+    assert_eq!(list[0]["failed_attempts"], 5, "{list}");
+    assert_eq!(list[0]["needs_unlock"], false);
+}
+
+fn signups_at_once(store_of: impl Fn(&Sandbox) -> String) {
+    let sb = Arc::new(Sandbox::new());
+    let store = store_of(&sb);
+    let workers: Vec<_> = (0..8)
+        .map(|p| {
+            let (sb, store) = (Arc::clone(&sb), store.clone());
+            thread::spawn(move || {
+                for i in 0..25 {
+                    add(&sb, &store, &format!("u{p}x{i}")).expect_code(0);
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let out = common::run(command(&sb, &store, &["user", "list", "--json"]), None);
+    let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 200);
+}
+
+fn sqlite(sb: &Sandbox) -> String {
+    format!("sqlite:{}", sb.dir.path().join("data/accounts.db").display())
+}
+
+fn json(sb: &Sandbox) -> String {
+    format!("json:{}", sb.data.display())
+}
+
+#[test]
+fn sqlite_guesses_from_30_processes_at_once_reach_bcrypt_at_most_5_times() {
+    guesses_at_once(sqlite);
+}
+
+#[test]
+fn json_guesses_from_30_processes_at_once_reach_bcrypt_at_most_5_times() {
+    guesses_at_once(json);
+}
+
+#[test]
+fn sqlite_8_processes_adding_25_accounts_each_lose_none() {
+    signups_at_once(sqlite);
+}
+
+#[test]
+fn a_sqlite_file_of_a_newer_schema_is_refused_and_left_alone() {
+    let sb = Sandbox::new();
+    let store = sqlite(&sb);
+    add(&sb, &store, "alice").expect_code(0);
+    let path = sb.dir.path().join("data/accounts.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "UPDATE authtui_meta SET value = '2' WHERE key = 'schema_version'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let before = std::fs::read(&path).unwrap();
+    for args in [&["user", "list"][..], &["user", "add", "bob", "--password-stdin"]] {
+        let out = common::run(command(&sb, &store, args), Some(format!("{PW}\n").as_bytes()));
+        out.expect_code(2);
+        assert!(out.stderr.contains("schema version 2"), "{out:#?}");
+        assert_eq!(out.errors().len(), 1, "{out:#?}");
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_a_one_line_error() {
+    let sb = Sandbox::new();
+    let path = sb.dir.path().join("notes.txt");
+    std::fs::write(&path, "these are my notes, not a database\n".repeat(100)).unwrap();
+    let store = format!("sqlite:{}", path.display());
+    let out = common::run(command(&sb, &store, &["user", "list"]), None);
+    out.expect_code(2);
+    assert_eq!(out.errors().len(), 1, "{out:#?}");
+    assert!(out.stderr.contains("notes.txt"), "{out:#?}");
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .starts_with("these are my notes")
+    );
+}
+
+#[test]
+fn a_sqlite_database_is_0600_and_never_opened_through_a_link() {
+    let sb = Sandbox::new();
+    let store = sqlite(&sb);
+    add(&sb, &store, "alice").expect_code(0);
+    let path = sb.dir.path().join("data/accounts.db");
+    assert_eq!(common::mode(&path), 0o600);
+    assert_eq!(common::mode(path.parent().unwrap()), 0o700);
+    let link = sb.dir.path().join("link.db");
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+    let out = common::run(
+        command(&sb, &format!("sqlite:{}", link.display()), &["user", "list"]),
+        None,
+    );
+    out.expect_code(2);
+    assert!(out.stderr.contains("symbolic link"), "{out:#?}");
+}
