@@ -222,3 +222,163 @@ fn run(shared: &Shared) {
         shared.ready.notify_all();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{Cost, FakeClock, LogoutReason};
+    use crate::store::MemoryStore;
+    use crate::tui::app::Outcome;
+
+    const PW: &str = "correct horse battery staple";
+    const WAIT: Duration = Duration::from_secs(10);
+
+    fn service() -> Arc<Service> {
+        Arc::new(Service::new(MemoryStore::new(), Cost::new(4).unwrap()).with_clock(FakeClock::at_epoch()))
+    }
+
+    fn signup(id: u64, name: &str) -> Cmd {
+        Cmd::Signup {
+            id,
+            username: name.into(),
+            password: PW.into(),
+        }
+    }
+
+    fn login(id: u64, name: &str) -> Cmd {
+        Cmd::Login {
+            id,
+            username: name.into(),
+            password: PW.into(),
+        }
+    }
+
+    fn result(rx: &Receiver<Msg>) -> (u64, Outcome) {
+        match rx.recv_timeout(WAIT).expect("a result") {
+            Msg::Done { id, outcome, .. } => (id, outcome),
+            _ => panic!("not a result"),
+        }
+    }
+
+    #[test]
+    fn a_sessions_requests_run_in_order_and_results_come_back_by_id() {
+        let pool = Pool::new(service(), 4, 16);
+        let (client, rx) = pool.channel();
+        let (other, other_rx) = pool.channel();
+        assert_ne!(client.session(), other.session());
+        for round in 0..5 {
+            let name = format!("user{round}");
+            // With four threads, a login could overtake the signup it needs: it must not.
+            client.submit(signup(2 * round, &name)).unwrap();
+            client.submit(login(2 * round + 1, &name)).unwrap();
+            other.submit(login(100 + round, "nobody")).unwrap();
+        }
+        for round in 0..5 {
+            let (id, outcome) = result(&rx);
+            assert_eq!(id, 2 * round);
+            assert!(matches!(outcome, Outcome::SignedUp(Ok(_))));
+            let (id, outcome) = result(&rx);
+            assert_eq!(id, 2 * round + 1);
+            assert!(matches!(outcome, Outcome::LoggedIn(Ok(_))), "round {round}");
+        }
+        for round in 0..5 {
+            let (id, outcome) = result(&other_rx);
+            assert_eq!(id, 100 + round);
+            assert!(matches!(outcome, Outcome::LoggedIn(Err(_))));
+        }
+        pool.finish(WAIT);
+    }
+
+    #[test]
+    fn a_full_queue_refuses_hashing_but_never_a_logout() {
+        let service = service();
+        let session = Arc::new(service.signup("alice", &PW.into()).unwrap());
+        let pool = Pool::new(Arc::clone(&service), 1, 0);
+        let (client, rx) = pool.channel();
+        assert_eq!(client.submit(login(1, "alice")), Err(Busy));
+        let logout = Cmd::Logout {
+            session,
+            reason: LogoutReason::User,
+        };
+        assert_eq!(client.submit(logout), Ok(()));
+        pool.finish(WAIT);
+        assert!(rx.try_recv().is_err(), "a logout sends nothing back");
+    }
+
+    #[test]
+    fn a_finished_pool_refuses_everything_and_its_threads_end() {
+        let pool = Pool::new(service(), 2, 8);
+        let (client, _rx) = pool.channel();
+        let started = Instant::now();
+        pool.finish(WAIT);
+        assert!(started.elapsed() < WAIT, "the threads ended");
+        assert_eq!(client.submit(login(1, "alice")), Err(Busy));
+    }
+
+    /// A store that reports a lock wait on every read, naming the user read.
+    struct Noticing(MemoryStore);
+
+    impl crate::store::UserStore for Noticing {
+        fn get(&self, name: &str) -> Result<Option<crate::store::UserRecord>, crate::store::StoreError> {
+            worker::lock_notice(std::path::Path::new(name));
+            self.0.get(name)
+        }
+        fn all(&self) -> Result<crate::store::UserMap, crate::store::StoreError> {
+            self.0.all()
+        }
+        fn update(
+            &self,
+            change: &mut dyn FnMut(&mut crate::store::Users) -> crate::store::Change,
+        ) -> Result<(), crate::store::StoreError> {
+            self.0.update(change)
+        }
+        fn location(&self) -> String {
+            self.0.location()
+        }
+    }
+
+    /// The notices before the next result, and the result's id.
+    fn notices_then_result(rx: &Receiver<Msg>) -> (Vec<String>, u64) {
+        let mut notices = Vec::new();
+        loop {
+            match rx.recv_timeout(WAIT).expect("a message") {
+                Msg::LockWait(text) => notices.push(text),
+                Msg::Done { id, .. } => return (notices, id),
+                _ => panic!("neither a notice nor a result"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_lock_notice_goes_to_the_session_whose_request_waits() {
+        let service = Service::new(Noticing(MemoryStore::new()), Cost::new(4).unwrap())
+            .with_clock(FakeClock::at_epoch());
+        let pool = Pool::new(Arc::new(service), 2, 8);
+        let (alpha, alpha_rx) = pool.channel();
+        let (beta, beta_rx) = pool.channel();
+        for round in 0..4 {
+            alpha.submit(login(round, "alphauser")).unwrap();
+            beta.submit(login(10 + round, "betauser")).unwrap();
+        }
+        for round in 0..4 {
+            let (notices, id) = notices_then_result(&alpha_rx);
+            assert_eq!(id, round);
+            assert!(!notices.is_empty());
+            assert!(notices.iter().all(|n| n.contains("alphauser")), "{notices:?}");
+            let (notices, id) = notices_then_result(&beta_rx);
+            assert_eq!(id, 10 + round);
+            assert!(!notices.is_empty());
+            assert!(notices.iter().all(|n| n.contains("betauser")), "{notices:?}");
+        }
+        pool.finish(WAIT);
+        assert!(alpha_rx.try_recv().is_err() && beta_rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn the_default_is_one_thread_per_core() {
+        assert_eq!(
+            Pool::default_threads(),
+            thread::available_parallelism().unwrap().get()
+        );
+    }
+}

@@ -44,6 +44,8 @@ pub struct Parser {
     pending: Vec<u8>,
     /// Dropping an over-long paste: the last bytes seen, to find its end marker.
     discarding: Option<[u8; 6]>,
+    /// Dropping the rest of an over-long CSI sequence.
+    skipping_csi: bool,
 }
 
 impl Default for Parser {
@@ -57,6 +59,7 @@ impl Parser {
         Parser {
             pending: Vec::with_capacity(MAX_PENDING),
             discarding: None,
+            skipping_csi: false,
         }
     }
 
@@ -78,6 +81,17 @@ impl Parser {
                 self.discarding = None;
             }
             return;
+        }
+        if self.skipping_csi {
+            match byte {
+                0x20..=0x3f => return,
+                0x40..=0x7e => {
+                    self.skipping_csi = false;
+                    return;
+                }
+                // Not in a CSI sequence: it ended there, and this byte is input.
+                _ => self.skipping_csi = false,
+            }
         }
         if self.pending.len() == MAX_PENDING {
             // Only a paste gets this long: drop it whole, up to its end marker.
@@ -102,6 +116,12 @@ impl Parser {
                 // This byte cannot be inside the sequence: it starts the next input.
                 self.wipe();
                 return self.byte(byte, more, emit);
+            }
+            Csi::TooLong => {
+                // Dropped, with the rest of it up to its final byte.
+                self.wipe();
+                self.skipping_csi = true;
+                return;
             }
             Csi::Complete | Csi::Other => {}
         }
@@ -140,6 +160,8 @@ enum Csi {
     Complete,
     /// Its last byte can be in no CSI sequence.
     Broken,
+    /// Longer than any the app knows, and not ended yet.
+    TooLong,
 }
 
 /// Frames a CSI sequence (ECMA-48: parameter bytes 0x30-0x3F, intermediate bytes
@@ -155,8 +177,7 @@ fn csi(pending: &[u8]) -> Csi {
         [] => Csi::Partial,
         [b'M', ..] | [b'[', ..] => Csi::Other,
         [.., 0x20..=0x3f] if body.len() <= MAX_SEQUENCE => Csi::Partial,
-        // Too long to be anything the app knows: ended here, and dropped.
-        [.., 0x20..=0x3f] => Csi::Complete,
+        [.., 0x20..=0x3f] => Csi::TooLong,
         [.., 0x40..=0x7e] => Csi::Complete,
         _ => Csi::Broken,
     }
@@ -303,6 +324,7 @@ mod tests {
         ];
         for bytes in garbage {
             let (events, parser) = parse(&[bytes, b"\x1b[B", b"ab"]);
+            assert!(!events.contains(&char('1')), "{bytes:?} gave {events:?}");
             let keys: Vec<_> = events
                 .iter()
                 .filter(|e| **e == char('a') || **e == char('b'))
