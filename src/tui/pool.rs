@@ -144,6 +144,14 @@ impl Pool {
     }
 }
 
+impl Drop for Pool {
+    /// A pool dropped unfinished still ends its threads once the queue is empty.
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.ready.notify_all();
+    }
+}
+
 /// A reply sink that sends on a channel.
 pub fn reply_to(tx: Sender<Msg>) -> Reply {
     Arc::new(move |msg| {
