@@ -347,6 +347,33 @@ mod tests {
         assert_eq!(events, vec![Event::Key(KeyCode::Up.into())]);
     }
 
+    /// The bytes of the parser's buffer up to `n`, spare capacity included.
+    fn raw(parser: &Parser, n: usize) -> Vec<u8> {
+        assert!(n <= parser.pending.capacity());
+        // SAFETY: the buffer was allocated for its capacity, and its first `n` bytes were
+        // all written (it once held a sequence at least `n` bytes long).
+        unsafe { std::slice::from_raw_parts(parser.pending.as_ptr(), n) }.to_vec()
+    }
+
+    #[test]
+    fn the_buffer_holds_no_byte_of_what_it_parsed() {
+        let secret = b"\x1b[200~TwelveBytesSecret\x1b[201~TypedSecret\x1b[?1;2c\x1b[?2026;2$y\x1b[1;";
+        let mut parser = Parser::new();
+        parser.advance(secret, false, |_| {});
+        // Only the unfinished "\x1b[1;" is held; everything before it is zeroed.
+        assert_eq!(parser.pending, b"\x1b[1;");
+        parser.advance(b"\x03", false, |_| {});
+        assert!(parser.pending.is_empty());
+        // The paste was the longest thing held: every byte the buffer ever held is zero.
+        let longest = b"\x1b[200~TwelveBytesSecret\x1b[201~".len();
+        assert_eq!(raw(&parser, longest), vec![0; longest]);
+        // An over-long paste being dropped leaves nothing behind either.
+        let long = [b"\x1b[200~".as_slice(), &[b's'; MAX_PENDING]].concat();
+        parser.advance(&long, false, |_| {});
+        assert!(parser.discarding.is_some());
+        assert!(raw(&parser, MAX_PENDING).iter().all(|&b| b == 0));
+    }
+
     #[test]
     fn sgr_and_x10_mouse_clicks_parse() {
         use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
