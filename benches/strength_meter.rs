@@ -95,6 +95,8 @@ fn main() {
         cost: Cost::new(4).unwrap(),
         time_zone: TimeZone::Utc,
         idle_timeout: None,
+        peer: None,
+        clock: Instant::now,
     };
     let mut times = Vec::new();
     for _ in 0..runs {

@@ -45,6 +45,8 @@ fn model() -> Model {
             cost: Cost::new(12).unwrap(),
             time_zone: TimeZone::Utc,
             idle_timeout: Some(Duration::from_secs(15 * 60)),
+            peer: None,
+            clock: Instant::now,
         },
         Instant::now(),
     )

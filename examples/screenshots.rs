@@ -34,6 +34,8 @@ fn model() -> Model {
             cost: Cost::DEFAULT,
             time_zone: TimeZone::Utc,
             idle_timeout: Some(Duration::from_secs(15 * 60)),
+            peer: None,
+            clock: Instant::now,
         },
         Instant::now(),
     )

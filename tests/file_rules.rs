@@ -578,8 +578,9 @@ fn the_app_busy_line_shows_the_lock_wait_then_the_error() {
     use authtui::auth::{Cost, Service};
     use authtui::store::{EventFile, JsonFile};
     use authtui::tui::app::{Context, Model, Msg, update};
+    use authtui::tui::pool::Pool;
     use authtui::tui::screens::dashboard::TimeZone;
-    use authtui::tui::worker::{self, Worker};
+    use authtui::tui::worker;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
@@ -610,8 +611,8 @@ fn the_app_busy_line_shows_the_lock_wait_then_the_error() {
         .with_lock_timeout(Duration::from_secs(3))
         .with_lock_notice(std::sync::Arc::new(worker::lock_notice));
     let service = Service::new(store, Cost::new(4).unwrap()).with_log(EventFile::beside(&sb.data));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let worker = Worker::spawn(std::sync::Arc::new(service), tx);
+    let pool = Pool::new(std::sync::Arc::new(service), 1, 4);
+    let (client, rx) = pool.channel();
 
     let mut model = Model::new(
         Context {
@@ -619,6 +620,8 @@ fn the_app_busy_line_shows_the_lock_wait_then_the_error() {
             cost: Cost::new(4).unwrap(),
             time_zone: TimeZone::Utc,
             idle_timeout: None,
+            peer: None,
+            clock: Instant::now,
         },
         Instant::now(),
     );
@@ -633,7 +636,9 @@ fn the_app_busy_line_shows_the_lock_wait_then_the_error() {
     {
         cmd = update(&mut model, msg).or(cmd);
     }
-    worker.send(cmd.expect("Enter on the password logs in"));
+    client
+        .submit(cmd.expect("Enter on the password logs in"))
+        .expect("room in the queue");
     assert!(screen_text(&model).contains("Logging in…"));
 
     let started = Instant::now();
@@ -660,5 +665,5 @@ fn the_app_busy_line_shows_the_lock_wait_then_the_error() {
     let shown = screen_text(&model);
     assert!(shown.contains(&lock.display().to_string()), "{shown}");
     assert!(shown.contains("not released within 3 s"), "{shown}");
-    worker.finish(Duration::from_secs(1));
+    pool.finish(Duration::from_secs(1));
 }

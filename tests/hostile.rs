@@ -1018,6 +1018,8 @@ mod app {
                     cost: Cost::new(4).unwrap(),
                     time_zone: TimeZone::Utc,
                     idle_timeout: Some(std::time::Duration::from_secs(900)),
+                    peer: None,
+                    clock: std::time::Instant::now,
                 },
                 Instant::now(),
             );

@@ -114,6 +114,8 @@ proptest! {
                 cost: Cost::new(4).unwrap(),
                 time_zone: TimeZone::Utc,
                 idle_timeout: Some(std::time::Duration::from_secs(900)),
+                peer: None,
+                clock: std::time::Instant::now,
             },
             std::time::Instant::now(),
         );

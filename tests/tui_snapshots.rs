@@ -23,6 +23,8 @@ fn model() -> Model {
             cost: Cost::new(4).unwrap(),
             time_zone: TimeZone::Utc,
             idle_timeout: Some(Duration::from_secs(15 * 60)),
+            peer: None,
+            clock: Instant::now,
         },
         Instant::now(),
     )

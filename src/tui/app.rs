@@ -157,6 +157,11 @@ pub struct Context {
     pub time_zone: TimeZone,
     /// Sign out after this long without a key on a signed-in screen; `None`: never.
     pub idle_timeout: Option<Duration>,
+    /// Where the session's user is (a remote address); `None`: the local terminal.
+    pub peer: Option<String>,
+    /// The clock the driver reads into `Model::now` before each message (`update` itself
+    /// reads no clock): `Instant::now`, or a test's.
+    pub clock: fn() -> Instant,
 }
 
 pub struct Model {
@@ -211,6 +216,8 @@ pub enum Outcome {
     AccountDeleted(Result<(), AuthError>),
     /// The worker hit a bug (a panic); the message says what.
     Failed(String),
+    /// The pool's queue was full: the request was not run.
+    Busy,
 }
 
 /// Slow work for the worker thread.
@@ -241,6 +248,22 @@ pub enum Cmd {
         reason: LogoutReason,
     },
 }
+
+impl Cmd {
+    /// The request id a result will carry (a logout has no result).
+    pub fn id(&self) -> Option<u64> {
+        match self {
+            Cmd::Login { id, .. }
+            | Cmd::Signup { id, .. }
+            | Cmd::ChangePassword { id, .. }
+            | Cmd::DeleteAccount { id, .. } => Some(*id),
+            Cmd::Logout { .. } => None,
+        }
+    }
+}
+
+/// The banner for a request the pool had no room for.
+pub const BUSY: &str = "The server is busy: try again in a moment";
 
 impl Model {
     pub fn new(context: Context, now: Instant) -> Model {
@@ -703,6 +726,17 @@ fn done(model: &mut Model, id: u64, outcome: Outcome) -> Option<Cmd> {
             model.banner = Some(banner);
         }
         Outcome::Failed(why) => model.banner = Some(Banner::error(format!("Internal error: {why}"))),
+        Outcome::Busy => {
+            // The password was taken from its field and dropped (wiped) with the request:
+            // the user enters it again.
+            if let Some(form) = model.screen.form_mut() {
+                let first_empty = (0..form.fields.len()).find(|&f| form.field(f).is_empty());
+                if let Some(field) = first_empty {
+                    form.focus_field(field);
+                }
+            }
+            model.banner = Some(Banner::error(BUSY));
+        }
     }
     None
 }

@@ -19,6 +19,8 @@ fn model() -> Model {
             cost: Cost::new(4).unwrap(),
             time_zone: TimeZone::Utc,
             idle_timeout: Some(Duration::from_secs(15 * 60)),
+            peer: None,
+            clock: Instant::now,
         },
         Instant::now(),
     )
@@ -480,6 +482,21 @@ fn a_worker_failure_is_shown_not_frozen() {
     update(&mut m, done(id, Outcome::Failed("boom".into())));
     assert!(m.busy.is_none());
     assert_eq!(m.banner, Some(Banner::error("Internal error: boom")));
+}
+
+#[test]
+fn a_request_the_pool_refused_says_busy_and_the_form_takes_input_again() {
+    let mut m = model();
+    let cmd = submit_login(&mut m, "alice", GOOD);
+    assert_eq!(cmd.id(), m.busy.as_ref().map(|b| b.id));
+    update(&mut m, done(cmd.id().unwrap(), Outcome::Busy));
+    assert!(m.busy.is_none());
+    assert_eq!(m.banner, Some(Banner::error(super::BUSY)));
+    // The password went with the refused request: the cursor waits for it again.
+    assert_eq!(login(&m).username(), "alice");
+    assert_eq!(login(&m).form.focused_field(), Some(login::PASSWORD));
+    type_text(&mut m, "x");
+    assert_eq!(login(&m).form.field(login::PASSWORD).value(), "x");
 }
 
 // --- Issue 4: account life ---

@@ -1,88 +1,46 @@
-//! The worker thread: bcrypt is slow on purpose, so every auth call runs here and comes
-//! back as a message, and the screen keeps drawing meanwhile.
+//! What an auth thread of the pool ([`super::pool`]) does with one request: bcrypt is
+//! slow on purpose, so every auth call runs there and comes back as a message, and the
+//! screen keeps drawing meanwhile.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::thread::{self, JoinHandle};
-use std::time::Duration;
 
 use super::app::{Cmd, Msg, Outcome, Welcome};
 use super::screens::dashboard::Dashboard;
 use crate::auth::{AuthError, Service, Session};
 use crate::store::Event;
 
-pub struct Worker {
-    jobs: Option<Sender<Cmd>>,
-    finished: Receiver<()>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl Worker {
-    pub fn spawn(service: Arc<Service>, results: Sender<Msg>) -> Worker {
-        let (jobs, inbox) = mpsc::channel::<Cmd>();
-        let (done, finished) = mpsc::channel();
-        let handle = thread::Builder::new()
-            .name("auth-worker".into())
-            .spawn(move || {
-                NOTICES.with(|n| *n.borrow_mut() = Some(results.clone()));
-                for cmd in inbox {
-                    let msg = perform(&service, cmd);
-                    super::wipe::scrub_stack();
-                    if let Some(msg) = msg
-                        && results.send(msg).is_err()
-                    {
-                        break;
-                    }
-                }
-                let _ = done.send(());
-            })
-            .expect("spawn the auth worker thread");
-        Worker {
-            jobs: Some(jobs),
-            finished,
-            handle: Some(handle),
-        }
-    }
-
-    pub fn send(&self, cmd: Cmd) {
-        if let Some(jobs) = &self.jobs {
-            let _ = jobs.send(cmd);
-        }
-    }
-
-    /// Lets queued work (a logout) finish, waiting at most `limit`: a hash still running
-    /// at quit is abandoned rather than waited for.
-    pub fn finish(mut self, limit: Duration) {
-        self.jobs = None;
-        if self.finished.recv_timeout(limit).is_ok()
-            && let Some(handle) = self.handle.take()
-        {
-            let _ = handle.join();
-        }
-    }
-}
+/// Where a session's results go: a channel's sender, or whatever wakes its driver.
+pub type Reply = Arc<dyn Fn(Msg) + Send + Sync>;
 
 thread_local! {
-    /// Where [`lock_notice`] sends, on the worker thread (the one that waits for locks).
-    static NOTICES: std::cell::RefCell<Option<Sender<Msg>>> = const { std::cell::RefCell::new(None) };
+    /// Where [`lock_notice`] sends, on an auth thread (the ones that wait for locks): the
+    /// session whose request the thread runs.
+    static NOTICES: std::cell::RefCell<Option<Reply>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Sends this thread's lock notices to `reply` (none: drops them), for the request it
+/// is about to run.
+pub fn route_notices(reply: Option<Reply>) {
+    NOTICES.with(|n| *n.borrow_mut() = reply);
 }
 
 /// The store's notice of a long wait for its lock (`JsonFile::with_lock_notice`): on the
-/// worker thread, it becomes the busy line's text; elsewhere it is dropped.
+/// pool thread, it becomes the busy line's text of the session it works for; elsewhere
+/// it is dropped.
 pub fn lock_notice(lock: &std::path::Path) {
     NOTICES.with(|n| {
-        if let Some(tx) = &*n.borrow() {
+        if let Some(reply) = &*n.borrow() {
             let text = format!(
                 "Waiting for the lock on {}, held by another process",
                 lock.display()
             );
-            let _ = tx.send(Msg::LockWait(text));
+            reply(Msg::LockWait(text));
         }
     });
 }
 
-/// Does one command as the worker thread does, and returns the message it sends back
+/// Does one command as a pool thread does, and returns the message it sends back
 /// (none for a logout). Public so that tests can run the app without threads.
 pub fn perform(service: &Service, cmd: Cmd) -> Option<Msg> {
     let (id, outcome) = match cmd {

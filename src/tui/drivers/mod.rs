@@ -1,0 +1,24 @@
+//! Drivers: each owns one terminal and feeds a [`super::core::SessionCore`].
+//!
+//! What a new driver writes: where bytes (or events) and sizes come from, where frames go
+//! (a ratatui `Backend`), when to wake (`SessionCore::next_wakeup`), how the pool's
+//! results reach it (a `worker::Reply`), and what ends it. [`bytes::BytesDriver`] does
+//! all but the first and the last for any source of raw terminal bytes.
+
+pub mod bytes;
+pub mod local;
+
+use crossterm::event::Event;
+
+use super::app::Msg;
+
+/// The message for a terminal event; `None` for those the app ignores (focus).
+pub fn event_msg(event: Event) -> Option<Msg> {
+    match event {
+        Event::Key(key) => Some(Msg::Key(key)),
+        Event::Paste(text) => Some(Msg::Paste(text)),
+        Event::Resize(w, h) => Some(Msg::Resize(w, h)),
+        Event::Mouse(mouse) => Some(Msg::Mouse(mouse)),
+        Event::FocusGained | Event::FocusLost => None,
+    }
+}
