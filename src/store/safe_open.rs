@@ -342,4 +342,3 @@ mod tests {
         assert!(open(&path, Mode::Read, None).unwrap().is_some());
     }
 }
-

@@ -8,7 +8,7 @@ use zeroize::Zeroize;
 
 use crate::auth::Password;
 
-/// Fields hold at most this many characters (SECURITY.md rule 21).
+/// Fields hold at most this many characters (docs/security.md rule 21).
 pub const MAX_CHARS: usize = 256;
 /// Room for `MAX_CHARS` of any width, reserved up front so the buffer never moves.
 const CAPACITY: usize = MAX_CHARS * 4;

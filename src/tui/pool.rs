@@ -334,11 +334,15 @@ mod tests {
         fn all(&self) -> Result<crate::store::UserMap, crate::store::StoreError> {
             self.0.all()
         }
-        fn update(
+        fn update_user(
             &self,
-            change: &mut dyn FnMut(&mut crate::store::Users) -> crate::store::Change,
+            name: &str,
+            change: &mut dyn FnMut(&mut Option<crate::store::UserRecord>) -> crate::store::Change,
         ) -> Result<(), crate::store::StoreError> {
-            self.0.update(change)
+            self.0.update_user(name, change)
+        }
+        fn rewrite(&self) -> Result<(), crate::store::StoreError> {
+            self.0.rewrite()
         }
         fn location(&self) -> String {
             self.0.location()
