@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::auth::{Cost, Service};
 use crate::store::{
-    EventFile, EventLog, JsonFile, LockNotice, SqliteStore, StoreError, StoreUrl, default_path,
+    EventFile, EventLog, JsonFile, LockNotice, SqliteStore, StoreError, StoreUrl, UserStore, default_path,
 };
 
 /// How to open the store, from the command line.
@@ -40,15 +40,30 @@ pub fn store_url(store: Option<&StoreUrl>, data_file: Option<&Path>) -> Result<S
 /// Nothing is written by opening: a store that is unreachable, or of a newer schema, is an
 /// error here, before any change. [`warnings`] says what people should know of it.
 pub fn open(settings: &Settings, notice: LockNotice) -> Result<(Service, Arc<dyn EventLog>), StoreError> {
-    match &settings.store {
-        StoreUrl::Json(path) => Ok(open_json(path, settings.cost, settings.lock_timeout, notice)),
+    let (store, log) = open_store(&settings.store, settings.lock_timeout, notice)?;
+    Ok((Service::new(store, settings.cost).with_log(Arc::clone(&log)), log))
+}
+
+/// The store `url` names and its activity log, without the rules on top (a migration
+/// copies records as they are). Nothing is written by opening.
+pub fn open_store(
+    url: &StoreUrl,
+    lock_timeout: Duration,
+    notice: LockNotice,
+) -> Result<(Arc<dyn UserStore>, Arc<dyn EventLog>), StoreError> {
+    match url {
+        StoreUrl::Json(path) => {
+            let store = JsonFile::new(path)
+                .with_lock_timeout(lock_timeout)
+                .with_lock_notice(notice);
+            Ok((Arc::new(store), Arc::new(EventFile::beside(path))))
+        }
         StoreUrl::Sqlite(path) => {
-            let store = Arc::new(SqliteStore::open(path, settings.lock_timeout)?);
-            let log: Arc<dyn EventLog> = store.clone();
-            Ok((Service::new(store, settings.cost).with_log(Arc::clone(&log)), log))
+            let store = Arc::new(SqliteStore::open(path, lock_timeout)?);
+            Ok((store.clone(), store))
         }
         StoreUrl::Postgres(_) => Err(StoreError::Unsupported {
-            store: settings.store.to_string(),
+            store: url.to_string(),
         }),
     }
 }

@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 use crate::auth::{AuthError, Cost, ImportOutcome, Service};
 use crate::printable;
 use crate::setup::{self, Settings};
-use crate::store::{EventLog, JsonFile, LockNotice, StoreError, StoreUrl};
+use crate::store::{EventLog, JsonFile, LockNotice, StoreError, StoreUrl, migrate};
 
 /// Command-line arguments: global options, and a subcommand (none opens the app).
 #[derive(Debug, Parser)]
@@ -140,11 +140,20 @@ pub enum Command {
         /// The htpasswd file
         file: PathBuf,
     },
-    /// Print the activity log (events.jsonl beside the data file)
+    /// Print the activity log (events.jsonl beside users.json, or the store's table)
     Log {
         /// Only this user's events
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
+    },
+    /// Copy every account and event of the store to another one, and check the copy
+    Migrate {
+        /// The store to copy into: json:PATH, sqlite:PATH, or postgres://USER@HOST/DATABASE
+        #[arg(long, value_name = "URL")]
+        to: StoreUrl,
+        /// Add to a target that already holds accounts (none of the same names)
+        #[arg(long)]
+        allow_nonempty: bool,
     },
 }
 
@@ -273,7 +282,7 @@ fn execute(settings: &Settings, command: Command) -> Result<(), Failure> {
         eprintln!("authtui: warning: {}", printable::escape(&warning));
     }
     let (service, log) = setup::open(settings, stderr_lock_notice()).map_err(Failure::data)?;
-    let result = execute_on(&service, settings.cost, command);
+    let result = execute_on(&service, settings, command);
     // Lines of events.jsonl a read skipped (torn, glued, foreign): named, never fatal.
     for skipped in log.take_warnings() {
         eprintln!("authtui: warning: {}", printable::escape(&skipped));
@@ -284,7 +293,8 @@ fn execute(settings: &Settings, command: Command) -> Result<(), Failure> {
     result
 }
 
-fn execute_on(service: &Service, cost: Cost, command: Command) -> Result<(), Failure> {
+fn execute_on(service: &Service, settings: &Settings, command: Command) -> Result<(), Failure> {
+    let cost = settings.cost;
     let mut out = std::io::stdout().lock();
     let hashes = matches!(
         command,
@@ -346,11 +356,63 @@ fn execute_on(service: &Service, cost: Cost, command: Command) -> Result<(), Fai
             say(writeln!(out, "Password for {name} is correct"))
         }
         Command::ImportHtpasswd { file } => import(service, &file, &mut out),
+        Command::Migrate { to, allow_nonempty } => migrate(settings, &to, allow_nonempty),
         Command::Log { user } => {
             let events = service.events(user.as_deref())?;
             say(list::write_events(&mut out, &events))
         }
     }
+}
+
+/// `authtui migrate --to URL`: the records copied as they are (no rule is applied again,
+/// no hash recomputed), then read back and compared.
+fn migrate(settings: &Settings, to: &StoreUrl, allow_nonempty: bool) -> Result<(), Failure> {
+    if *to == settings.store {
+        return Err(Failure::usage(format!(
+            "{to} is the store being copied: name another one with --to"
+        )));
+    }
+    for warning in setup::warnings(to) {
+        eprintln!("authtui: warning: {}", printable::escape(&warning));
+    }
+    let (from_store, from_log) =
+        setup::open_store(&settings.store, settings.lock_timeout, stderr_lock_notice())
+            .map_err(Failure::data)?;
+    let (to_store, to_log) =
+        setup::open_store(to, settings.lock_timeout, stderr_lock_notice()).map_err(Failure::data)?;
+    let from = migrate::Side {
+        store: &*from_store,
+        log: &*from_log,
+    };
+    let target = migrate::Side {
+        store: &*to_store,
+        log: &*to_log,
+    };
+    // A progress line for people watching (a terminal), nothing for scripts.
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut progress = |done: usize, total: usize| {
+        if tty && total > 0 {
+            eprint!("\rauthtui: copying accounts: {done} of {total}");
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    let copied = migrate::copy(&from, &target, allow_nonempty, &mut progress).map_err(|e| match e {
+        migrate::MigrateError::Store(e) => Failure::data(e),
+        other => Failure::usage(other.to_string()),
+    })?;
+    for skipped in from_log.take_warnings() {
+        eprintln!("authtui: warning: {}", printable::escape(&skipped));
+    }
+    println!(
+        "Copied {} account(s) and {} event(s) from {} to {}; the copy was read back and matches",
+        copied.accounts,
+        copied.events,
+        printable::escape(&settings.store.to_string()),
+        printable::escape(&to.to_string())
+    );
+    Ok(())
 }
 
 fn say(written: std::io::Result<()>) -> Result<(), Failure> {

@@ -66,6 +66,11 @@ pub struct Event {
 pub trait EventLog: Send + Sync {
     fn append(&self, event: &Event) -> Result<(), StoreError>;
 
+    /// Appends many events at once, in order (a migration): one write where the log can.
+    fn append_all(&self, events: &[Event]) -> Result<(), StoreError> {
+        events.iter().try_for_each(|e| self.append(e))
+    }
+
     /// What the reads since the last call skipped, for people (a torn line in a file).
     fn take_warnings(&self) -> Vec<String> {
         Vec::new()
@@ -83,6 +88,10 @@ pub trait EventLog: Send + Sync {
 impl<T: EventLog + ?Sized> EventLog for Arc<T> {
     fn append(&self, event: &Event) -> Result<(), StoreError> {
         (**self).append(event)
+    }
+
+    fn append_all(&self, events: &[Event]) -> Result<(), StoreError> {
+        (**self).append_all(events)
     }
 
     fn recent(&self, username: &str, limit: usize) -> Result<Vec<Event>, StoreError> {
@@ -232,8 +241,19 @@ impl EventLog for EventFile {
     }
 
     fn append(&self, event: &Event) -> Result<(), StoreError> {
-        let mut line = serde_json::to_vec(event).map_err(|e| self.io("write")(e.into()))?;
-        line.push(b'\n');
+        self.append_all(std::slice::from_ref(event))
+    }
+
+    /// All the lines in one write, whole or not at all.
+    fn append_all(&self, events: &[Event]) -> Result<(), StoreError> {
+        let mut line = Vec::new();
+        for event in events {
+            serde_json::to_writer(&mut line, event).map_err(|e| self.io("write")(e.into()))?;
+            line.push(b'\n');
+        }
+        if line.is_empty() {
+            return Ok(());
+        }
         // Before any account exists there is no data directory, and nothing worth a log
         // (a failed login against an empty store): reads must not create files.
         if self

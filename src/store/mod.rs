@@ -6,6 +6,7 @@ mod format;
 mod json_file;
 mod lock;
 mod memory;
+pub mod migrate;
 mod safe_open;
 mod sqlite;
 mod timestamp;

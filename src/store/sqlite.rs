@@ -433,17 +433,25 @@ fn events_from(
 
 impl EventLog for SqliteStore {
     fn append(&self, event: &Event) -> Result<(), StoreError> {
+        self.append_all(std::slice::from_ref(event))
+    }
+
+    /// All in one transaction.
+    fn append_all(&self, events: &[Event]) -> Result<(), StoreError> {
         // Before any account exists there is no database, and nothing worth a log.
         if self.connect(false)?.map(|c| self.give_back(c)).is_none() {
             return Ok(());
         }
         self.write(|tx| {
-            tx.prepare_cached("INSERT INTO events (at, event, username) VALUES (?1, ?2, ?3)")?
-                .execute(params![
+            let mut insert =
+                tx.prepare_cached("INSERT INTO events (at, event, username) VALUES (?1, ?2, ?3)")?;
+            for event in events {
+                insert.execute(params![
                     event.at.timestamp(),
                     kind_name(event.event),
                     event.username
                 ])?;
+            }
             Ok(())
         })
     }
