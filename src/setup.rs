@@ -10,6 +10,9 @@ use crate::store::{
     EventFile, EventLog, JsonFile, LockNotice, SqliteStore, StoreError, StoreUrl, UserStore, default_path,
 };
 
+/// A store shared by whoever opened it.
+pub type SharedStore = Arc<dyn UserStore>;
+
 /// How to open the store, from the command line.
 #[derive(Clone)]
 pub struct Settings {
@@ -50,7 +53,7 @@ pub fn open_store(
     url: &StoreUrl,
     lock_timeout: Duration,
     notice: LockNotice,
-) -> Result<(Arc<dyn UserStore>, Arc<dyn EventLog>), StoreError> {
+) -> Result<(SharedStore, Arc<dyn EventLog>), StoreError> {
     match url {
         StoreUrl::Json(path) => {
             let store = JsonFile::new(path)
