@@ -726,6 +726,8 @@ mod events {
 pub(crate) struct WeighingHasher {
     seen: std::sync::Arc<Mutex<Vec<String>>>,
     delay: std::time::Duration,
+    /// Runs during every verify (to change the store while a password is checked).
+    hook: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl WeighingHasher {
@@ -734,6 +736,11 @@ impl WeighingHasher {
             delay,
             ..Self::default()
         }
+    }
+
+    pub(crate) fn on_verify(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.hook = Some(std::sync::Arc::new(hook));
+        self
     }
 
     fn seen(&self) -> Vec<String> {
@@ -765,6 +772,9 @@ impl Hasher for WeighingHasher {
     fn verify(&self, password: &str, stored: &str) -> Result<bool, HashError> {
         self.seen.lock().unwrap().push(stored.to_owned());
         std::thread::sleep(self.delay);
+        if let Some(hook) = &self.hook {
+            hook();
+        }
         Bcrypt.verify(password, stored)
     }
 }
@@ -932,4 +942,115 @@ fn data_errors_are_told_apart_from_refusals() {
     ] {
         assert!(!refusal.is_data_error(), "{refusal}");
     }
+}
+
+#[test]
+fn a_password_longer_than_72_bytes_as_typed_but_not_in_nfc_logs_in() {
+    // 25 × (e + combining acute): 75 bytes typed, 50 in NFC, which is what was hashed.
+    let (s, _) = service();
+    let typed = "e\u{301}".repeat(25);
+    assert_eq!(typed.len(), 75);
+    put(
+        &s,
+        "alice",
+        UserRecord::new(bcrypt::hash("\u{e9}".repeat(25), 4).unwrap(), s.now()),
+    );
+    s.login("alice", &typed.as_str().into()).unwrap();
+}
+
+#[test]
+fn a_hash_at_the_configured_cost_is_not_rehashed() {
+    let (s, _) = with_alice();
+    let hash = record(&s, "alice").password_hash;
+    s.login("alice", &GOOD.into()).unwrap();
+    assert_eq!(record(&s, "alice").password_hash, hash);
+}
+
+#[test]
+fn a_prototype_hash_that_nfc_cannot_take_is_still_upgraded_in_cost() {
+    let (s, _) = service();
+    let typed: String = std::iter::repeat_n(GROWS_UNDER_NFC, 24).collect();
+    with_legacy_hash(&s, "alice", &typed);
+    let s5 = Service {
+        cost: Cost::new(5).unwrap(),
+        ..s
+    };
+    s5.login("alice", &typed.as_str().into()).unwrap();
+    let upgraded = record(&s5, "alice").password_hash;
+    assert!(upgraded.starts_with("$2b$05$"), "{upgraded}");
+    assert_eq!(
+        bcrypt::verify(&typed, &upgraded).ok(),
+        Some(true),
+        "still the raw form"
+    );
+}
+
+#[test]
+fn a_change_is_refused_if_the_hash_changed_while_the_password_was_checked() {
+    // An administrator sets a new password while the current one is being checked: the
+    // check was against a hash that is no longer the account's.
+    let store = std::sync::Arc::new(MemoryStore::new());
+    let hook_store = store.clone();
+    let hasher = WeighingHasher::default().on_verify(move || {
+        let _ = hook_store.update_user("alice", &mut |r| {
+            if let Some(r) = r {
+                r.password_hash = bcrypt::hash(OTHER, 4).unwrap();
+            }
+            Change::Save
+        });
+    });
+    let setup = Service::new(store.clone(), cost4());
+    let session = setup.signup("alice", &GOOD.into()).unwrap();
+    let s = Service::new(store.clone(), cost4()).with_hasher(hasher);
+    let third = "a third password, long enough";
+    assert!(matches!(
+        s.change_password(&session, &GOOD.into(), &third.into()),
+        Err(AuthError::WrongPassword)
+    ));
+    assert!(
+        setup.login("alice", &OTHER.into()).is_ok(),
+        "the administrator's password stands"
+    );
+}
+
+#[test]
+fn the_service_says_its_cost_location_and_which_names_exist() {
+    let (s, _) = with_alice();
+    assert_eq!(s.cost(), cost4());
+    assert_eq!(s.location(), "memory");
+    assert!(s.account_exists("Alice").unwrap());
+    assert!(!s.account_exists("bob").unwrap());
+}
+
+#[test]
+fn a_fake_clock_can_be_set() {
+    let clock = FakeClock::at_epoch();
+    let later = clock.now() + Duration::days(3);
+    clock.set(later);
+    assert_eq!(clock.now(), later);
+}
+
+#[test]
+fn costs_print_parse_and_know_when_they_are_for_tests() {
+    assert_eq!(Cost::new(12).unwrap().to_string(), "12");
+    assert_eq!(" 11 ".parse::<Cost>(), Ok(Cost::new(11).unwrap()));
+    assert!("x".parse::<Cost>().is_err());
+    assert!("21".parse::<Cost>().is_err());
+    assert!(Cost::new(9).unwrap().is_for_tests_only());
+    assert!(!Cost::new(10).unwrap().is_for_tests_only());
+}
+
+#[test]
+fn a_password_buffer_is_written_in_place_and_knows_when_it_is_empty() {
+    let mut p = Password::new(String::with_capacity(32));
+    assert!(p.is_empty());
+    p.buffer_mut().push_str("typed");
+    assert!(!p.is_empty());
+    assert_eq!(p.expose(), "typed");
+}
+
+#[test]
+fn every_score_has_its_label() {
+    let labels: Vec<&str> = (0..=4).map(policy::score_label).collect();
+    assert_eq!(labels, ["very weak", "weak", "fair", "good", "strong"]);
 }
