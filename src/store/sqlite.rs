@@ -485,6 +485,16 @@ pub fn network_fs_warning(path: &Path) -> Option<String> {
         .unwrap_or(Path::new("."));
     let dir = std::fs::canonicalize(dir).ok()?;
     let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+    let fs_type = network_fs_of(&dir, &mounts)?;
+    Some(format!(
+        "{} is on a network file system ({fs_type}), where SQLite's locks do not hold: keep the database on a local disk, or use PostgreSQL for several hosts",
+        crate::printable::path(path)
+    ))
+}
+
+/// The network file system type of the mount that holds `dir`, if it is one, from the
+/// text of /proc/mounts (the longest mount point that contains `dir` wins).
+fn network_fs_of(dir: &Path, mounts: &str) -> Option<String> {
     let fs_type = mounts
         .lines()
         .filter_map(|line| {
@@ -496,7 +506,7 @@ pub fn network_fs_warning(path: &Path) -> Option<String> {
         })
         .max_by_key(|(len, _)| *len)?
         .1;
-    let network = [
+    const NETWORK: [&str; 11] = [
         "nfs",
         "nfs4",
         "cifs",
@@ -509,10 +519,37 @@ pub fn network_fs_warning(path: &Path) -> Option<String> {
         "glusterfs",
         "fuse.sshfs",
     ];
-    network.contains(&fs_type.as_str()).then(|| {
-        format!(
-            "{} is on a network file system ({fs_type}), where SQLite's locks do not hold: keep the database on a local disk, or use PostgreSQL for several hosts",
-            crate::printable::path(path)
-        )
-    })
+    NETWORK.contains(&fs_type.as_str()).then_some(fs_type)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MOUNTS: &str = "/dev/vda / ext4 rw 0 0
+server:/export /home nfs4 rw 0 0
+/dev/vdb /home/local ext4 rw 0 0
+//nas/share /mnt/my\\040share cifs rw 0 0
+";
+
+    #[test]
+    fn a_database_on_a_network_mount_is_found_by_the_longest_mount_point() {
+        assert_eq!(
+            network_fs_of(Path::new("/home/alice"), MOUNTS).as_deref(),
+            Some("nfs4")
+        );
+        assert_eq!(network_fs_of(Path::new("/home/local/db"), MOUNTS), None);
+        assert_eq!(network_fs_of(Path::new("/var/lib"), MOUNTS), None);
+        assert_eq!(
+            network_fs_of(Path::new("/mnt/my share/x"), MOUNTS).as_deref(),
+            Some("cifs")
+        );
+    }
+
+    #[test]
+    fn a_local_temp_directory_is_not_warned_about() {
+        // The machine's own temp directory is on a local disk here.
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(network_fs_warning(&dir.path().join("a.db")), None);
+    }
 }
