@@ -284,13 +284,26 @@ impl JsonFile {
     /// they are unchanged), kept for the next read.
     fn snapshot(&self) -> Result<Snapshot, StoreError> {
         let old = self.cached.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let (old_base, old_journal) = match old {
+        let (mut old_base, mut old_journal) = match old {
             Some(s) => (Some(s.base), Some(s.journal)),
             None => (None, None),
         };
-        let snapshot = Snapshot {
-            base: self.refresh_base(old_base)?,
-            journal: Journal::refresh(&self.journal_path, old_journal)?,
+        // The file, then the journal, then the file's stamp once more: a fold that renamed
+        // a new file in between (and removed the journal the old one had) would otherwise
+        // pair the old file with no journal, or with the new file's, and a reader would
+        // see logins go backwards. Without the lock this is retried until the two agree
+        // (a fold is rare); under it, nothing moves.
+        let mut tries = 0;
+        let snapshot = loop {
+            let base = self.refresh_base(old_base.take())?;
+            let journal = Journal::refresh(&self.journal_path, old_journal.take())?;
+            let now = fs::symlink_metadata(&self.path).ok().map(|m| Stamp::of(&m));
+            tries += 1;
+            if now == base.stamp || tries >= 100 {
+                break Snapshot { base, journal };
+            }
+            old_base = Some(base);
+            old_journal = Some(journal);
         };
         *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(snapshot.clone());
         Ok(snapshot)
