@@ -619,7 +619,7 @@ fn growth_svg(rows: &[Row], runs: usize) -> String {
     ));
     out("<title>authtui: login cost as users.json grows</title>".into());
     out(format!(
-        "<desc>A login (bcrypt verify plus the save that records it) as a multiple of a bare bcrypt verify at cost {}, for {}.</desc>",
+        "<desc>A login (bcrypt verify plus what it records: two journal appends) as a multiple of a bare bcrypt verify at cost {}, for {}.</desc>",
         Cost::DEFAULT,
         points
             .iter()
@@ -634,7 +634,7 @@ fn growth_svg(rows: &[Row], runs: usize) -> String {
         Cost::DEFAULT
     ));
     out(format!(
-        r##"<text x="{left}" y="45" fill="#555">login = verify + the save that records it, as a multiple of one bare bcrypt verify</text>"##
+        r##"<text x="{left}" y="45" fill="#555">login = verify + what it records (two journal appends), as a multiple of one bare bcrypt verify</text>"##
     ));
 
     // Grid and ticks.
@@ -713,7 +713,7 @@ fn growth_svg(rows: &[Row], runs: usize) -> String {
         r##"<line x1="{left}" y1="{yt:.1}" x2="{right}" y2="{yt:.1}" stroke="#c0392b" stroke-width="1.5" stroke-dasharray="7 5"/>"##
     ));
     out(format!(
-        r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#c0392b" {HALO}>target: at most {TARGET_RATIO}× at {}</text>"##,
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#c0392b" {HALO}>target: at most {TARGET_RATIO}× up to {}</text>"##,
         right - 6.0,
         yt + 16.0,
         group(TARGET_N as u64)
