@@ -433,3 +433,30 @@ fn crc32(bytes: &[u8]) -> u32 {
     }
     !crc
 }
+
+#[test]
+fn concurrent_claims_through_the_journal_admit_exactly_the_threshold() {
+    // docs/security.md rule 24 with the claims as journal lines: 24 threads, each with its
+    // own store (its own cache), claim at once; 5 get past, the rest find the lock, and
+    // the count read back is 5.
+    let (_dir, path) = seeded();
+    let now = at(500);
+    let threads: Vec<_> = (0..24)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let store = JsonFile::new(&path);
+                store.get("alice").unwrap();
+                store.claim_attempt("alice", now, &SCHEDULE).unwrap()
+            })
+        })
+        .collect();
+    let claims: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let admitted = claims
+        .iter()
+        .filter(|c| matches!(c, authtui::store::Claim::Admitted { .. }))
+        .count();
+    assert_eq!(admitted, 5, "{claims:?}");
+    assert_eq!(read_fresh(&path)["alice"].failed_attempts, 5);
+    assert!(read_fresh(&path)["alice"].locked_until.is_some());
+}

@@ -118,14 +118,16 @@ struct VersionOnly {
 }
 
 impl Header {
-    pub fn new(base: &[u8]) -> Header {
+    /// The header of a journal extending a `users.json` of `len` bytes whose xxHash64 is
+    /// `hash`.
+    pub fn new(len: usize, hash: u64) -> Header {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         Header {
             journal: JOURNAL_VERSION,
-            base_len: base.len() as u64,
-            base_xxh64: format!("{:016x}", xxh64(base)),
+            base_len: len as u64,
+            base_xxh64: format!("{hash:016x}"),
             id: format!("{:x}-{:x}", now.as_nanos(), std::process::id()),
         }
     }

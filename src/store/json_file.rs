@@ -563,7 +563,7 @@ impl JsonFile {
         let (keep, write) = if snapshot.journal_applies() {
             (snapshot.journal.good_end, line.to_vec())
         } else {
-            let mut header = journal::header_line(&Header::new(bytes));
+            let mut header = journal::header_line(&Header::new(bytes.len(), snapshot.base.hash()));
             header.extend_from_slice(line);
             (0, header)
         };
