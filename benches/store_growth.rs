@@ -1,6 +1,7 @@
-//! What a login costs as `users.json` grows (issue 2, the store section; issue 5, "Growth"):
-//! one login that records its facts, as a multiple of a bare bcrypt verify at cost 12.
-//! Target (issue 5): at most 1.5x at 100,000 users.
+//! What a login costs as `users.json` grows (issue 2, the store section; issue 5, "Growth";
+//! issue 10, the journal): one login that records its facts, as a multiple of a bare bcrypt
+//! verify at cost 12. Target (issue 10): at most 1.05x up to 100,000 users and 1.25x at
+//! 1,000,000 (issue 5 asked for 1.5x at 100,000).
 //!
 //! Run: `cargo bench --bench store_growth` (1,000, 10,000, 100,000 and 1,000,000 users,
 //! about a minute), or choose the sizes and the number of timed runs:
@@ -34,9 +35,15 @@ const DEFAULT_SIZES: [usize; 4] = [1_000, 10_000, 100_000, 1_000_000];
 const DEFAULT_RUNS: usize = 7;
 const SMOKE_SIZES: [usize; 1] = [1_000];
 const PASSWORD: &str = "correct horse battery staple";
-/// Issue 5: a login at 100,000 users costs at most 1.5 bare bcrypt verifies.
+/// Issue 10: a login costs at most 1.05 bare bcrypt verifies up to 100,000 users…
 const TARGET_N: usize = 100_000;
-const TARGET_RATIO: f64 = 1.5;
+const TARGET_RATIO: f64 = 1.05;
+/// … and 1.25 at 1,000,000.
+const TARGET_BIG_N: usize = 1_000_000;
+const TARGET_BIG_RATIO: f64 = 1.25;
+/// Folds timed per size, after the logins (a fold rewrites users.json, which the next login
+/// would then read anew).
+const FOLDS: usize = 3;
 /// Where a full run draws its plot, unless `$AUTHTUI_BENCH_PLOT` says otherwise.
 const PLOT_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/growth.svg");
 
@@ -118,8 +125,13 @@ struct Row {
     file_bytes: u64,
     bcrypt: Vec<Duration>,
     login: Vec<Duration>,
-    /// `get` then `update` on a fresh `JsonFile`: the store's whole share of a login.
+    /// `get` then `update_user` on a second `JsonFile`: the store's share of a login
+    /// (one of its two appends).
     store: Vec<Duration>,
+    /// A whole-set `update` that saves: the journal folded into a rewrite of users.json.
+    fold: Vec<Duration>,
+    /// What one login adds to the journal, bytes.
+    journal_per_login: Vec<u64>,
     get: Vec<Duration>,
     update: Vec<Duration>,
     /// The same work done by hand with serde_json, one piece at a time.
@@ -153,6 +165,8 @@ fn measure(dir: &Path, n: usize, runs: usize, hash: &str) -> Row {
         bcrypt: Vec::new(),
         login: Vec::new(),
         store: Vec::new(),
+        fold: Vec::new(),
+        journal_per_login: Vec::new(),
         get: Vec::new(),
         update: Vec::new(),
         read: Vec::new(),
@@ -177,22 +191,24 @@ fn measure(dir: &Path, n: usize, runs: usize, hash: &str) -> Row {
         let bcrypt_time = t.elapsed();
         assert!(ok, "the password must match its hash");
 
+        let journal_before = fs::metadata(store.journal_path()).map_or(0, |m| m.len());
         let t = Instant::now();
         let session = service.login(&who, &password).expect("login");
         let login_time = t.elapsed();
         assert_eq!(session.username().as_str(), who);
+        let journal_after = fs::metadata(store.journal_path()).map_or(0, |m| m.len());
 
         let t = Instant::now();
         let record = store.get(&who).expect("get").expect("the user exists");
         let get_time = t.elapsed();
         let t = Instant::now();
         store
-            .update(&mut |users| {
-                let r = users.get_mut(&who).expect("the user exists");
+            .update_user(&who, &mut |r| {
+                let r = r.as_mut().expect("the user exists");
                 r.login_count = record.login_count + 1;
                 Change::Save
             })
-            .expect("update");
+            .expect("update_user");
         let update_time = t.elapsed();
 
         let pieces = by_hand(&path);
@@ -203,6 +219,8 @@ fn measure(dir: &Path, n: usize, runs: usize, hash: &str) -> Row {
             row.get.push(get_time);
             row.update.push(update_time);
             row.store.push(get_time + update_time);
+            row.journal_per_login
+                .push(journal_after.saturating_sub(journal_before));
             row.read.push(pieces.read);
             row.parse.push(pieces.parse);
             row.serialize.push(pieces.serialize);
@@ -214,13 +232,27 @@ fn measure(dir: &Path, n: usize, runs: usize, hash: &str) -> Row {
         }
     }
 
+    // A fold: the whole file rewritten with the journal in it, as an account change or a
+    // full journal makes it.
+    for _ in 0..FOLDS {
+        let t = Instant::now();
+        store
+            .update(&mut |users| {
+                users.get_mut(&who).expect("the user exists").login_count += 1;
+                Change::Save
+            })
+            .expect("update");
+        row.fold.push(t.elapsed());
+        assert!(!store.journal_path().exists(), "a fold removes the journal");
+    }
+
     // As the store itself wrote it, after the logins.
     row.file_bytes = fs::metadata(&path).expect("stat users.json").len();
     let users = store.all().expect("read back");
     assert_eq!(users.len(), n, "no user lost");
     assert_eq!(
         users[&who].login_count,
-        initial_login_count(n / 2) + 2 * (runs as u64 + 1),
+        initial_login_count(n / 2) + 2 * (runs as u64 + 1) + FOLDS as u64,
         "every login and every update was recorded"
     );
     drop(users);
@@ -285,10 +317,13 @@ struct Pieces {
     serialize_text_times: Duration,
 }
 
-/// One read-modify-write like the store's, split into its parts. It writes the same
-/// bytes back (one record's login count unchanged), so the file stays as it was.
+/// One read-modify-write like the store's full rewrite, split into its parts. It writes the
+/// same bytes to a copy beside the file (renamed over the copy, as a save is over the
+/// file), so users.json itself stays untouched and the store's cache of it valid, as
+/// between real logins.
 fn by_hand(path: &Path) -> Pieces {
     let temp = path.with_extension("json.bench-tmp");
+    let copy = path.with_extension("json.bench-copy");
 
     let t = Instant::now();
     let mut bytes = Vec::new();
@@ -323,7 +358,7 @@ fn by_hand(path: &Path) -> Pieces {
     let write_sync = t.elapsed();
 
     let t = Instant::now();
-    fs::rename(&temp, path).expect("rename");
+    fs::rename(&temp, &copy).expect("rename");
     File::open(path.parent().expect("a parent directory"))
         .and_then(|d| d.sync_all())
         .expect("fsync the directory");
@@ -390,6 +425,8 @@ fn print_main_table(rows: &[Row]) {
                 med_min(&r.login),
                 fmt_ms(median(&r.login) - median(&r.bcrypt)),
                 med_min(&r.store),
+                med_min(&r.fold),
+                format!("{:.3}", amortized_fold(r)),
                 format!("{:.2}", median(&r.login) / median(&r.bcrypt)),
             ]
         })
@@ -402,6 +439,8 @@ fn print_main_table(rows: &[Row]) {
             "login ms",
             "overhead ms",
             "store-only ms",
+            "fold ms",
+            "fold per login ms",
             "login/bcrypt",
         ],
         &table,
@@ -472,20 +511,30 @@ fn print_serde_table(rows: &[Row]) {
     );
 }
 
+/// A fold's cost (ms) shared among the logins that fill the journal up to its bound.
+fn amortized_fold(r: &Row) -> f64 {
+    let mut per_login = r.journal_per_login.clone();
+    per_login.sort_unstable();
+    let bytes = per_login.get(per_login.len() / 2).copied().unwrap_or(0).max(1);
+    let logins_per_fold = (JsonFile::JOURNAL_LIMIT / bytes).max(1);
+    median(&r.fold) / logins_per_fold as f64
+}
+
 fn print_target(rows: &[Row]) {
-    match rows.iter().find(|r| r.n == TARGET_N) {
-        Some(r) => {
-            let ratio = median(&r.login) / median(&r.bcrypt);
-            println!(
-                "At {} users: login/bcrypt {ratio:.2} (target at most {TARGET_RATIO}): {}",
-                group(TARGET_N as u64),
-                if ratio <= TARGET_RATIO { "met" } else { "MISSED" }
-            );
-        }
-        None => println!(
-            "(the target is stated at {} users, which was not measured)",
-            group(TARGET_N as u64)
-        ),
+    for r in rows {
+        let target = if r.n <= TARGET_N {
+            TARGET_RATIO
+        } else if r.n == TARGET_BIG_N {
+            TARGET_BIG_RATIO
+        } else {
+            continue;
+        };
+        let ratio = median(&r.login) / median(&r.bcrypt);
+        println!(
+            "At {} users: login/bcrypt {ratio:.2} (target at most {target}): {}",
+            group(r.n as u64),
+            if ratio <= target { "met" } else { "MISSED" }
+        );
     }
 }
 
@@ -552,7 +601,7 @@ fn growth_svg(rows: &[Row], runs: usize) -> String {
     let (x_lo, x_hi) = (lo - 0.25, hi.max(lo + 1.0) + 0.25);
     let sx = |n: f64| left + (n.log10() - x_lo) / (x_hi - x_lo) * (right - left);
     // y: from 0, so that the ratio reads as a length; room above the highest point.
-    let top_ratio = points.iter().map(|p| p.1).fold(TARGET_RATIO, f64::max) * 1.15;
+    let top_ratio = points.iter().map(|p| p.1).fold(TARGET_BIG_RATIO, f64::max) * 1.15;
     let step = [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0]
         .into_iter()
         .find(|s| top_ratio / s <= 8.0)
@@ -570,7 +619,7 @@ fn growth_svg(rows: &[Row], runs: usize) -> String {
     ));
     out("<title>authtui: login cost as users.json grows</title>".into());
     out(format!(
-        "<desc>A login (bcrypt verify plus the save that records it) as a multiple of a bare bcrypt verify at cost {}, for {}.</desc>",
+        "<desc>A login (bcrypt verify plus what it records: two journal appends) as a multiple of a bare bcrypt verify at cost {}, for {}.</desc>",
         Cost::DEFAULT,
         points
             .iter()
@@ -585,7 +634,7 @@ fn growth_svg(rows: &[Row], runs: usize) -> String {
         Cost::DEFAULT
     ));
     out(format!(
-        r##"<text x="{left}" y="45" fill="#555">login = verify + the save that records it, as a multiple of one bare bcrypt verify</text>"##
+        r##"<text x="{left}" y="45" fill="#555">login = verify + what it records (two journal appends), as a multiple of one bare bcrypt verify</text>"##
     ));
 
     // Grid and ticks.
@@ -664,7 +713,7 @@ fn growth_svg(rows: &[Row], runs: usize) -> String {
         r##"<line x1="{left}" y1="{yt:.1}" x2="{right}" y2="{yt:.1}" stroke="#c0392b" stroke-width="1.5" stroke-dasharray="7 5"/>"##
     ));
     out(format!(
-        r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#c0392b" {HALO}>target: at most {TARGET_RATIO}× at {}</text>"##,
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#c0392b" {HALO}>target: at most {TARGET_RATIO}× up to {}</text>"##,
         right - 6.0,
         yt + 16.0,
         group(TARGET_N as u64)
@@ -673,6 +722,20 @@ fn growth_svg(rows: &[Row], runs: usize) -> String {
     out(format!(
         r##"<circle cx="{xt:.1}" cy="{yt:.1}" r="7" fill="none" stroke="#c0392b" stroke-width="1.5"/>"##
     ));
+    if points.iter().any(|p| p.0 >= TARGET_BIG_N as f64) {
+        let (xb, yb) = (sx(TARGET_BIG_N as f64), sy(TARGET_BIG_RATIO));
+        out(format!(
+            r##"<line x1="{:.1}" y1="{yb:.1}" x2="{:.1}" y2="{yb:.1}" stroke="#c0392b" stroke-width="1.5" stroke-dasharray="7 5"/>"##,
+            xb - 60.0,
+            xb + 10.0
+        ));
+        out(format!(
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#c0392b" {HALO}>{TARGET_BIG_RATIO}× at {}</text>"##,
+            xb - 66.0,
+            yb + 5.0,
+            group(TARGET_BIG_N as u64)
+        ));
+    }
 
     // The measured curve, each point labelled.
     let path: Vec<String> = points

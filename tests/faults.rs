@@ -1,6 +1,9 @@
 //! Crash injection: a save aborted at each of its steps (temp file written, synced, renamed
-//! over users.json, directory synced) leaves users.json as the old version or the new one,
-//! never torn or empty; the lock dies with the process; the next save clears the temp file.
+//! over users.json, directory synced, journal removed) leaves users.json as the old version
+//! or the new one, never torn or empty, and the journal counted exactly once; a login
+//! aborted at each step of its journal append (line written, synced) leaves users.json
+//! untouched and its claim counted; the lock dies with the process; the next save clears
+//! the temp file.
 //!
 //! The crash comes from the store's own hook (`AUTHTUI_TEST_CRASH_AT=<step>`), so every
 //! step is hit exactly, in the real binary, on every run.
@@ -25,6 +28,30 @@ const NEXT_WRITER_LIMIT: Duration = Duration::from_secs(20);
 
 fn seeded_names() -> Vec<String> {
     (0..300).map(|i| format!("acct{i:04}")).collect()
+}
+
+/// The steps of a journal append (a login's claim, then its success).
+const JOURNAL_STEPS: [&str; 2] = ["journal-after-write", "journal-after-sync"];
+
+/// The steps of a save, then the removal of the journal it folded in.
+const FOLD_STEPS: [&str; 5] = [
+    CRASH_STEPS[0],
+    CRASH_STEPS[1],
+    CRASH_STEPS[2],
+    CRASH_STEPS[3],
+    "after-journal-remove",
+];
+
+fn journal_path(sb: &Sandbox) -> PathBuf {
+    sb.data.with_file_name("users.json.journal")
+}
+
+/// The accounts as the program lists them (users.json with its journal replayed), by name.
+fn listed(sb: &Sandbox) -> BTreeMap<String, Value> {
+    sb.list_json()
+        .into_iter()
+        .map(|a| (a["username"].as_str().unwrap().to_owned(), a))
+        .collect()
 }
 
 /// True for the steps that come before the rename: there the old file must still be there.
@@ -243,14 +270,159 @@ fn crash_each_step(op: Op) {
     }
 }
 
+/// A login aborted at `step` of its claim's append: users.json is untouched, the claim is
+/// in the journal (a process's crash loses nothing it wrote; a power cut could lose the
+/// unsynced line, which was never acknowledged), and the next save folds it in once.
+fn journal_crash_case(step: &str) {
+    let context = format!("verify crashed {step}");
+    let original = users_file(seeded_names());
+    let sb = Sandbox::with_file(&original);
+    run_crashing(&sb, Op::Verify, TARGET, step);
+    assert_eq!(
+        std::fs::read(&sb.data).unwrap(),
+        original,
+        "{context}: users.json changed"
+    );
+    assert!(!temp_path(&sb).exists(), "{context}");
+    assert!(journal_path(&sb).exists(), "{context}: no journal");
+    let accounts = listed(&sb);
+    assert_eq!(accounts.len(), 300, "{context}");
+    assert_eq!(accounts[TARGET]["failed_attempts"], 1, "{context}");
+    assert_eq!(accounts[TARGET]["login_count"], 0, "{context}");
+    for (name, account) in &accounts {
+        if name != TARGET {
+            assert_eq!(account["failed_attempts"], 0, "{context}: {name}");
+        }
+    }
+    assert_next_writer_succeeds(&sb, &context);
+    // Folded by that save, once.
+    let folded = accounts_in(&std::fs::read(&sb.data).unwrap());
+    assert_is_claimed(&folded[TARGET]);
+    sb.verify(TARGET, PW).expect_code(0);
+    let accounts = listed(&sb);
+    assert_eq!(accounts[TARGET]["login_count"], 1, "{context}");
+    assert_eq!(accounts[TARGET]["failed_attempts"], 0, "{context}");
+}
+
 #[test]
 fn user_add_crashed_at_each_step_leaves_the_old_or_the_new_file() {
     crash_each_step(Op::Add);
 }
 
 #[test]
-fn verify_crashed_at_each_step_leaves_the_old_or_the_new_file() {
-    crash_each_step(Op::Verify);
+fn verify_crashed_at_each_step_of_its_journal_append_leaves_users_json_and_counts_the_claim() {
+    for step in JOURNAL_STEPS {
+        journal_crash_case(step);
+    }
+}
+
+/// The account whose failed login is in the journal, beside `TARGET`'s logins.
+const FAILED: &str = "acct0003";
+
+/// A fold of `op` aborted at `step`, with two logins of `TARGET` and a failure of `FAILED`
+/// in the journal: the old file and the journal as they were, or the new file with the
+/// journal in it (and the journal, if still there, ignored): counted once either way.
+fn fold_crash_case(op: Op, step: &str) {
+    let context = format!("{op:?} crashed {step}, folding the journal");
+    let original = users_file(seeded_names());
+    let sb = Sandbox::with_file(&original);
+    sb.verify(TARGET, PW).expect_code(0);
+    sb.verify(TARGET, PW).expect_code(0);
+    sb.verify(FAILED, PW2).expect_code(1);
+    assert_eq!(
+        std::fs::read(&sb.data).unwrap(),
+        original,
+        "{context}: logins rewrote users.json"
+    );
+    let journal = std::fs::read(journal_path(&sb)).expect("a journal");
+    run_crashing(&sb, op, TARGET, step);
+
+    let changed = !before_rename(step);
+    let bytes = std::fs::read(&sb.data).unwrap();
+    if changed {
+        let accounts = accounts_in(&bytes);
+        // The old accounts with the journal folded in: FAILED's failure, TARGET's logins
+        // (its hash is the old one, for a password change to differ from).
+        let mut old = accounts_in(&original);
+        old.insert(FAILED.to_owned(), accounts[FAILED].clone());
+        if let Some(target) = accounts.get(TARGET) {
+            let mut folded = target.clone();
+            folded["password_hash"] = old[TARGET]["password_hash"].clone();
+            old.insert(TARGET.to_owned(), folded);
+        }
+        assert_eq!(accounts[FAILED]["failed_attempts"], 1, "{context}: not folded");
+        assert_is_new_version(op, TARGET, &old, &accounts);
+        if let Some(target) = accounts.get(TARGET) {
+            assert_eq!(target["login_count"], 2, "{context}: not folded");
+        }
+        // The journal is gone, or left naming the old file.
+        match step {
+            "after-journal-remove" => assert!(!journal_path(&sb).exists(), "{context}"),
+            _ => assert_eq!(std::fs::read(journal_path(&sb)).unwrap(), journal, "{context}"),
+        }
+    } else {
+        assert_eq!(bytes, original, "{context}: users.json is not the old version");
+        assert_eq!(std::fs::read(journal_path(&sb)).unwrap(), journal, "{context}");
+    }
+
+    // The program's view: the journal counted exactly once, the change there if it got
+    // past the rename.
+    let accounts = listed(&sb);
+    assert_eq!(accounts[FAILED]["failed_attempts"], 1, "{context}");
+    match op {
+        Op::Remove => assert_eq!(accounts.contains_key(TARGET), !changed, "{context}"),
+        _ => assert_eq!(accounts[TARGET]["login_count"], 2, "{context}"),
+    }
+    assert_eq!(
+        accounts.contains_key(NEWCOMER),
+        changed && matches!(op, Op::Add),
+        "{context}"
+    );
+
+    // What comes next counts from there: a login once more, or a new account of the
+    // removed name, which no line of the old journal touches.
+    match (op, changed) {
+        (Op::Remove, true) => {
+            sb.add(TARGET, PW2).expect_code(0);
+            sb.verify(TARGET, PW2).expect_code(0);
+            assert_eq!(listed(&sb)[TARGET]["login_count"], 1, "{context}");
+        }
+        _ => {
+            let password = if matches!(op, Op::Passwd) && changed {
+                PW2
+            } else {
+                PW
+            };
+            sb.verify(TARGET, password).expect_code(0);
+            assert_eq!(listed(&sb)[TARGET]["login_count"], 3, "{context}");
+        }
+    }
+    assert_eq!(listed(&sb)[FAILED]["failed_attempts"], 1, "{context}");
+    assert_next_writer_succeeds(&sb, &context);
+    let accounts = accounts_in(&std::fs::read(&sb.data).unwrap());
+    assert_eq!(accounts[FAILED]["failed_attempts"], 1, "{context}");
+    assert!(!journal_path(&sb).exists(), "{context}");
+}
+
+#[test]
+fn user_add_folding_the_journal_crashed_at_each_step_counts_it_once() {
+    for step in FOLD_STEPS {
+        fold_crash_case(Op::Add, step);
+    }
+}
+
+#[test]
+fn user_passwd_folding_the_journal_crashed_at_each_step_counts_it_once() {
+    for step in FOLD_STEPS {
+        fold_crash_case(Op::Passwd, step);
+    }
+}
+
+#[test]
+fn user_remove_folding_the_journal_crashed_at_each_step_counts_it_once() {
+    for step in FOLD_STEPS {
+        fold_crash_case(Op::Remove, step);
+    }
 }
 
 #[test]
@@ -313,13 +485,64 @@ fn a_crash_between_the_file_and_the_temp_file_never_mixes_them() {
         temp.len()
     );
     assert_eq!(sb.usernames(), seeded_names());
-    // A login reads the real file, records itself, and clears the temp file.
+    // A login reads the real file and records itself (in the journal) …
     sb.verify(TARGET, PW).expect_code(0);
+    assert_eq!(std::fs::read(&sb.data).unwrap(), original);
+    assert_eq!(listed(&sb)[TARGET]["login_count"], 1);
+    // … and the next save folds it in and clears the temp file.
+    sb.add("later", PW2).expect_code(0);
     assert!(!temp_path(&sb).exists());
     let accounts = accounts_in(&std::fs::read(&sb.data).unwrap());
-    assert_eq!(accounts.len(), 300);
+    assert_eq!(accounts.len(), 301);
     assert_eq!(accounts[TARGET]["login_count"], 1);
     assert!(!accounts.contains_key(NEWCOMER));
+}
+
+#[test]
+fn crashing_logins_among_concurrent_logins_lose_no_acknowledged_login() {
+    // Four processes log in to one account at once; every third login aborts at a step of
+    // its claim's append. Every acknowledged login is counted, and no other: a crashed
+    // one never got to its success.
+    const WORKERS: usize = 4;
+    const LOGINS: usize = 9;
+    let sb = Arc::new(Sandbox::with_file(&users_file(seeded_names())));
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let sb = Arc::clone(&sb);
+            thread::spawn(move || {
+                let mut acknowledged = 0;
+                for i in 0..LOGINS {
+                    let crash = ((w + i) % 3 == 0).then(|| JOURNAL_STEPS[(w + i / 3) % JOURNAL_STEPS.len()]);
+                    let mut cmd = sb.command_without_core_dumps(&["verify", TARGET, "--password-stdin"]);
+                    if let Some(step) = crash {
+                        cmd.env(CRASH_AT, step);
+                    }
+                    let out =
+                        common::run_with_timeout(cmd, Some(format!("{PW}\n").as_bytes()), NEXT_WRITER_LIMIT);
+                    match crash {
+                        None => {
+                            out.expect_code(0);
+                            acknowledged += 1;
+                        }
+                        Some(step) => assert_eq!(
+                            (out.code, out.signal),
+                            (None, Some(SIGABRT)),
+                            "login at {step}: {out:#?}"
+                        ),
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    let acknowledged: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    assert_eq!(acknowledged, (WORKERS * LOGINS - WORKERS * LOGINS / 3) as u64);
+    assert_eq!(listed(&sb)[TARGET]["login_count"], acknowledged);
+    assert_next_writer_succeeds(&sb, "after concurrent crashed logins");
+    assert_eq!(
+        accounts_in(&std::fs::read(&sb.data).unwrap())[TARGET]["login_count"],
+        acknowledged
+    );
 }
 
 #[test]

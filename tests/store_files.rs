@@ -55,21 +55,32 @@ fn a_save_leaves_the_file_0600_even_if_it_was_0644() {
 
 #[test]
 fn no_temp_file_is_left_after_saves() {
+    // Logins (and an unlock) append to the journal; each account change rewrites
+    // users.json, folds the journal in and removes it.
     let sb = Sandbox::new();
     let expected = ["events.jsonl", "users.json", "users.json.lock"];
+    let journaled = [
+        "events.jsonl",
+        "users.json",
+        "users.json.journal",
+        "users.json.lock",
+    ];
     sb.add("alice", PW).expect_code(0);
     assert_eq!(sb.dir_entries(), expected);
     sb.add("bob", PW2).expect_code(0);
     sb.verify("alice", PW).expect_code(0);
     sb.verify("alice", PW2).expect_code(1);
-    assert_eq!(sb.dir_entries(), expected);
+    assert_eq!(sb.dir_entries(), journaled);
     sb.run_stdin(
         &["user", "passwd", "bob", "--password-stdin"],
         format!("{PW}\n").as_bytes(),
     )
     .expect_code(0);
+    assert_eq!(sb.dir_entries(), expected);
     sb.run(&["user", "unlock", "alice"]).expect_code(0);
+    assert_eq!(sb.dir_entries(), journaled);
     sb.run(&["user", "remove", "bob"]).expect_code(0);
+    assert_eq!(sb.dir_entries(), expected);
     let htpasswd = fixture("htpasswd-mixed");
     sb.run(&["import-htpasswd", htpasswd.to_str().unwrap()])
         .expect_code(0);

@@ -1,18 +1,22 @@
-//! `users.json` on disk: read without a lock (saves are atomic renames), change under an
-//! exclusive lock on `users.json.lock`, save through a synced temp file.
+//! `users.json` on disk: read without a lock (saves are atomic renames, appends are whole
+//! lines), change under an exclusive lock on `users.json.lock`. An account change (signup,
+//! password, deletion, an administrator's edit) saves the whole file through a synced temp
+//! file; what a login records (its claim, its success) is a line appended to
+//! `users.json.journal` (see `journal.rs`), which the next save folds into the file.
 
-use std::fs::{self, File, TryLockError};
+use std::fs::{self, File, Metadata, TryLockError};
 use std::io;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::format::Parsed;
+use super::journal::{self, Facts, Header, Journal};
 use super::safe_open::{self, Mode, Owner};
 use super::users::Base;
 use super::{
-    Change, FORMAT_VERSION, StoreError, UserMap, UserRecord, UserStore, Users, change_one, insert_free,
+    Change, FORMAT_VERSION, StoreError, UserMap, UserRecord, UserStore, Users, insert_free,
     unchanged_unless_empty,
 };
 
@@ -32,14 +36,130 @@ pub struct JsonFile {
     path: PathBuf,
     lock_path: PathBuf,
     temp_path: PathBuf,
+    journal_path: PathBuf,
+    /// Past this many bytes, the journal is folded into `users.json` instead of grown.
+    journal_limit: u64,
     /// How long a change waits for a lock held elsewhere before it fails.
     lock_timeout: Duration,
     lock_notice: Option<LockNotice>,
-    /// The accounts last read by `get`, so that the `update` that usually follows (a login
-    /// recording its facts) need not parse and check the same bytes again. Used only if
-    /// the file, re-read under the lock, is byte for byte what was parsed; taken, not
-    /// copied, by `update`.
-    cached: Mutex<Option<Users>>,
+    /// What was last read (`users.json` parsed, the journal replayed), so that the next
+    /// read, and the change under the lock that follows it, need not read and parse the
+    /// same bytes again. See [`BaseSnap`] for when it is trusted.
+    cached: Mutex<Option<Snapshot>>,
+}
+
+/// How a file was when it was read: if any of these differ now, it was changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+/// A file changed within this long before it was read may be changed again with the same
+/// timestamps (they tick coarsely): its stamp is not trusted until a later read.
+const RACY_NS: i128 = 50_000_000;
+
+impl Stamp {
+    fn of(meta: &Metadata) -> Stamp {
+        let ns = |s: i64, n: i64| s as i128 * 1_000_000_000 + n as i128;
+        Stamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.size(),
+            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+            ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    /// True if the file had last changed well before `read_at`: any change after that read
+    /// gives it another stamp (a write sets the change time to the clock, which by then
+    /// has moved past both). Else a change in the same tick could keep the stamp.
+    fn settled_before(&self, read_at: SystemTime) -> bool {
+        let Ok(at) = read_at.duration_since(SystemTime::UNIX_EPOCH) else {
+            return false;
+        };
+        self.mtime_ns.max(self.ctime_ns) + RACY_NS < at.as_nanos() as i128
+    }
+}
+
+/// `users.json` as last read.
+#[derive(Clone, Debug, Default)]
+struct BaseSnap {
+    /// The accounts parsed (for the current format, no changes: the file's records).
+    users: Users,
+    /// The file's stamp when read; `None`: there was no file.
+    stamp: Option<Stamp>,
+    /// The stamp alone says whether the file is still these bytes (see
+    /// [`Stamp::settled_before`]); else the bytes are read and compared.
+    trusted: bool,
+    /// The bytes of a legacy file (a current file's are in `users`).
+    legacy: Option<Arc<Vec<u8>>>,
+    /// xxHash64 of the bytes, computed when a journal asks.
+    hash: Arc<OnceLock<u64>>,
+}
+
+impl BaseSnap {
+    fn bytes(&self) -> Option<&[u8]> {
+        match &self.legacy {
+            Some(bytes) => Some(bytes),
+            None => self.users.base_bytes(),
+        }
+    }
+
+    fn hash(&self) -> u64 {
+        *self
+            .hash
+            .get_or_init(|| journal::xxh64(self.bytes().unwrap_or_default()))
+    }
+}
+
+/// `users.json` and its journal, as last read.
+#[derive(Clone, Debug, Default)]
+struct Snapshot {
+    base: BaseSnap,
+    journal: Journal,
+}
+
+impl Snapshot {
+    /// True if the journal extends the file as it is (else it is left from before a fold,
+    /// or there is none).
+    fn journal_applies(&self) -> bool {
+        match (self.journal.header(), self.base.bytes()) {
+            (Some(header), Some(bytes)) => header.extends(bytes, || self.base.hash()),
+            _ => false,
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<UserRecord> {
+        let mut record = self.base.users.get(name)?;
+        if self.journal_applies()
+            && let Some(facts) = self.journal.overlay().get(name)
+        {
+            facts.apply(&mut record);
+        }
+        Some(record)
+    }
+
+    /// Every account, the journal replayed.
+    fn users(&self) -> Users {
+        let mut users = self.base.users.clone();
+        if self.journal_applies() {
+            for (name, facts) in self.journal.overlay() {
+                if let Some(record) = users.get_mut(name) {
+                    facts.apply(record);
+                }
+            }
+        }
+        users
+    }
+
+    /// True if a change may be a journal line: there is a file in the current format.
+    fn can_journal(&self) -> bool {
+        self.base.stamp.is_some() && self.base.legacy.is_none() && self.base.bytes().is_some()
+    }
 }
 
 impl JsonFile {
@@ -53,11 +173,29 @@ impl JsonFile {
         JsonFile {
             lock_path: with_suffix(".lock"),
             temp_path: with_suffix(".tmp"),
+            journal_path: with_suffix(".journal"),
+            journal_limit: JsonFile::JOURNAL_LIMIT,
             path,
             lock_timeout: JsonFile::DEFAULT_LOCK_TIMEOUT,
             lock_notice: None,
             cached: Mutex::new(None),
         }
+    }
+
+    /// The journal's size bound by default: about 1,400 lines, 700 logins.
+    pub const JOURNAL_LIMIT: u64 = 256 * 1024;
+
+    /// Folds the journal into `users.json` once it would pass `bytes` (for tests: the
+    /// default is [`JsonFile::JOURNAL_LIMIT`]).
+    #[doc(hidden)]
+    pub fn with_journal_limit(mut self, bytes: u64) -> Self {
+        self.journal_limit = bytes;
+        self
+    }
+
+    /// The journal beside the data file.
+    pub fn journal_path(&self) -> &Path {
+        &self.journal_path
     }
 
     /// How long a change waits for the lock by default.
@@ -93,9 +231,9 @@ impl JsonFile {
         move |source| StoreError::Io { action, path, source }
     }
 
-    /// The file's bytes as they are now; `None` if there is no file. Anything unreadable
-    /// is an error, never an empty store.
-    fn read_bytes(&self) -> Result<Option<Vec<u8>>, StoreError> {
+    /// The file's bytes as they are now, and its metadata when opened; `None` if there is
+    /// no file. Anything unreadable is an error, never an empty store.
+    fn read_bytes(&self) -> Result<Option<(Vec<u8>, Metadata)>, StoreError> {
         // Never a link, a FIFO, a device: only a regular file is read.
         let Some(mut file) = safe_open::open(&self.path, Mode::Read, None)? else {
             return Ok(None);
@@ -103,18 +241,80 @@ impl JsonFile {
         let meta = file.metadata().map_err(self.io_error("read", &self.path))?;
         let mut bytes = Vec::with_capacity(meta.len() as usize);
         io::Read::read_to_end(&mut file, &mut bytes).map_err(self.io_error("read", &self.path))?;
-        Ok(Some(bytes))
+        Ok(Some((bytes, meta)))
     }
 
-    /// Reads and parses the file as it is now (a missing file is an empty store).
-    fn read(&self) -> Result<Users, StoreError> {
-        match self.read_bytes()? {
-            Some(bytes) => self.parse(bytes),
-            None => Ok(Users::new()),
+    /// `users.json` as it is now, reusing `old` when the file is unchanged: by its stamp
+    /// alone when that is trusted, else by comparing its bytes.
+    fn refresh_base(&self, old: Option<BaseSnap>) -> Result<BaseSnap, StoreError> {
+        let read_at = SystemTime::now();
+        let old = old.filter(|o| o.stamp.is_some());
+        if let Some(old) = &old
+            && old.trusted
+            && let Ok(meta) = fs::symlink_metadata(&self.path)
+            && Some(Stamp::of(&meta)) == old.stamp
+        {
+            return Ok(old.clone());
         }
+        let Some((bytes, meta)) = self.read_bytes()? else {
+            return Ok(BaseSnap::default());
+        };
+        let stamp = Stamp::of(&meta);
+        let trusted = stamp.settled_before(read_at);
+        if let Some(old) = old
+            && old.bytes() == Some(&bytes[..])
+        {
+            return Ok(BaseSnap {
+                stamp: Some(stamp),
+                trusted,
+                ..old
+            });
+        }
+        let (users, legacy) = self.parse(bytes)?;
+        Ok(BaseSnap {
+            users,
+            stamp: Some(stamp),
+            trusted,
+            legacy: legacy.map(Arc::new),
+            hash: Arc::default(),
+        })
     }
 
-    fn parse(&self, bytes: Vec<u8>) -> Result<Users, StoreError> {
+    /// `users.json` and the journal as they are now (reusing what was read before where
+    /// they are unchanged), kept for the next read.
+    fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let old = self.cached.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let (mut old_base, mut old_journal) = match old {
+            Some(s) => (Some(s.base), Some(s.journal)),
+            None => (None, None),
+        };
+        // The file, then the journal, then the file's stamp once more: a fold that renamed
+        // a new file in between (and removed the journal the old one had) would otherwise
+        // pair the old file with no journal, or with the new file's, and a reader would
+        // see logins go backwards. Without the lock this is retried until the two agree
+        // (a fold is rare); under it, nothing moves.
+        let mut tries = 0;
+        let snapshot = loop {
+            let base = self.refresh_base(old_base.take())?;
+            let journal = Journal::refresh(&self.journal_path, old_journal.take())?;
+            let now = fs::symlink_metadata(&self.path).ok().map(|m| Stamp::of(&m));
+            tries += 1;
+            if now == base.stamp || tries >= 100 {
+                break Snapshot { base, journal };
+            }
+            old_base = Some(base);
+            old_journal = Some(journal);
+        };
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(snapshot.clone());
+        Ok(snapshot)
+    }
+
+    fn forget(&self) {
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// The accounts of `bytes`, and the bytes themselves if they are a legacy file.
+    fn parse(&self, bytes: Vec<u8>) -> Result<(Users, Option<Vec<u8>>), StoreError> {
         let entries = match serde_json::from_slice::<Parsed>(&bytes) {
             Ok(Parsed::Current(entries)) => entries,
             Ok(Parsed::Legacy(pairs)) => {
@@ -127,7 +327,8 @@ impl JsonFile {
                     };
                     (name, record)
                 });
-                return Ok(users.collect());
+                let users = users.collect();
+                return Ok((users, Some(bytes)));
             }
             Ok(Parsed::Future(found)) => {
                 return Err(StoreError::UnsupportedVersion {
@@ -177,10 +378,13 @@ impl JsonFile {
             let name = crate::printable::name(&pair[0].0);
             return Err(self.corrupt_at(&bytes, at, format!("duplicate username \"{name}\"")));
         }
-        Ok(Users::from_base(Base {
-            bytes,
-            entries: index,
-        }))
+        Ok((
+            Users::from_base(Base {
+                bytes,
+                entries: index,
+            }),
+            None,
+        ))
     }
 
     fn corrupt_at(&self, bytes: &[u8], offset: usize, reason: String) -> StoreError {
@@ -268,13 +472,7 @@ impl JsonFile {
         fault::point("after-rename");
         // The rename is durable only once the directory entry is on disk: neither
         // rename nor tempfile-style helpers sync the directory for you.
-        let dir = match self.path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        safe_open::open_dir(dir)?
-            .sync_all()
-            .map_err(self.io_error("sync the directory", dir))?;
+        self.sync_dir()?;
         fault::point("after-dir-sync");
         Ok(())
     }
@@ -326,52 +524,131 @@ impl std::fmt::Debug for JsonFile {
 
 impl JsonFile {
     /// Read-modify-write of the whole file under its exclusive lock: `change` sees the
-    /// current accounts (never a stale copy) and says whether to save them.
+    /// current accounts (never a stale copy, the journal replayed) and says whether to
+    /// save them. A save is a full rewrite, which folds the journal in.
     pub fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError> {
         let _lock = self.lock()?;
-        let cached = self.cached.lock().unwrap_or_else(|p| p.into_inner()).take();
-        // Re-read under the lock (never write from a stale copy). Parsing and checking is
-        // skipped only when the bytes are exactly those the cached accounts came from.
-        let mut users = match (self.read_bytes()?, cached) {
-            (Some(bytes), Some(cached)) if cached.is_read_from(&bytes) => cached,
-            (Some(bytes), _) => self.parse(bytes)?,
-            (None, _) => Users::new(),
-        };
+        // Re-read under the lock (never write from a stale copy): see `snapshot`.
+        let snapshot = self.snapshot()?;
+        let mut users = snapshot.users();
         if change(&mut users) == Change::Save {
-            self.save(&users)?;
+            self.fold(&users)?;
         }
         Ok(())
         // `_lock` drops here, releasing the lock.
+    }
+
+    /// Saves `users` whole (the journal's effect is in them), then removes the journal,
+    /// which no longer extends the file. A crash before the rename leaves the old file
+    /// and its journal; after it, the new file and a journal that names the old one, so
+    /// is ignored: the journal counts once either way.
+    fn fold(&self, users: &Users) -> Result<(), StoreError> {
+        self.forget();
+        self.save(users)?;
+        // A journal that cannot be removed is harmless (it names the old file) and is cut
+        // at the next append; the save is done.
+        let _ = fs::remove_file(&self.journal_path);
+        fault::point("after-journal-remove");
+        Ok(())
+    }
+
+    /// Appends `line` to the journal under the lock, starting the journal anew (a header
+    /// naming the file as it is) when there is none or it is left from before a fold.
+    /// Returns false, writing nothing, if the journal would pass its bound: the caller
+    /// then folds.
+    fn append(&self, snapshot: &Snapshot, line: &[u8]) -> Result<bool, StoreError> {
+        let Some(bytes) = snapshot.base.bytes() else {
+            return Ok(false);
+        };
+        let (keep, write) = if snapshot.journal_applies() {
+            (snapshot.journal.good_end, line.to_vec())
+        } else {
+            let mut header = journal::header_line(&Header::new(bytes.len(), snapshot.base.hash()));
+            header.extend_from_slice(line);
+            (0, header)
+        };
+        if keep + write.len() as u64 > self.journal_limit {
+            return Ok(false);
+        }
+        let created = fs::symlink_metadata(&self.journal_path).is_err();
+        let owner = Owner::of_data(&self.path);
+        let file = safe_open::open(&self.journal_path, Mode::AppendCreate, owner)?
+            .ok_or_else(|| self.io_error("open", &self.journal_path)(io::ErrorKind::NotFound.into()))?;
+        journal::append(&file, &self.journal_path, keep, &write)?;
+        if created {
+            // A new file is durable only once its directory entry is.
+            self.sync_dir()?;
+        }
+        fault::point("journal-after-sync");
+        Ok(true)
+    }
+
+    fn sync_dir(&self) -> Result<(), StoreError> {
+        let dir = match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        safe_open::open_dir(dir)?
+            .sync_all()
+            .map_err(self.io_error("sync the directory", dir))
     }
 }
 
 impl UserStore for JsonFile {
     fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        let users = self.read()?;
-        let record = users.get(username);
-        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(users);
-        Ok(record)
+        Ok(self.snapshot()?.get(username))
     }
 
     fn all(&self) -> Result<UserMap, StoreError> {
-        Ok(self.read()?.to_map())
+        Ok(self.snapshot()?.users().to_map())
     }
 
     fn find(&self, names: &[&str]) -> Result<Option<(String, UserRecord)>, StoreError> {
-        let users = self.read()?;
-        let found = names
+        let snapshot = self.snapshot()?;
+        Ok(names
             .iter()
-            .find_map(|name| Some(((*name).to_owned(), users.get(name)?)));
-        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(users);
-        Ok(found)
+            .find_map(|name| Some(((*name).to_owned(), snapshot.get(name)?))))
     }
 
+    /// A change of the five fields a login changes (`journal::Facts`) on an account that
+    /// stays is a journal line; anything else (a new account, a deletion, a new hash, an
+    /// unknown field) is a full rewrite.
     fn update_user(
         &self,
         username: &str,
         change: &mut dyn FnMut(&mut Option<UserRecord>) -> Change,
     ) -> Result<(), StoreError> {
-        self.update(&mut |users| change_one(users, username, change))
+        let _lock = self.lock()?;
+        let snapshot = self.snapshot()?;
+        let before = snapshot.get(username);
+        let mut record = before.clone();
+        if change(&mut record) == Change::Keep {
+            return Ok(());
+        }
+        match (&before, record) {
+            (None, None) => Ok(()),
+            (Some(old), Some(new)) if snapshot.can_journal() && Facts::only_difference(old, &new) => {
+                let line = journal::set_line(username, &Facts::of(&new));
+                if !self.append(&snapshot, &line)? {
+                    let mut users = snapshot.users();
+                    users.insert(username.to_owned(), new);
+                    self.fold(&users)?;
+                }
+                Ok(())
+            }
+            (_, new) => {
+                let mut users = snapshot.users();
+                match new {
+                    Some(new) => {
+                        users.insert(username.to_owned(), new);
+                    }
+                    None => {
+                        users.remove(username);
+                    }
+                }
+                self.fold(&users)
+            }
+        }
     }
 
     fn insert_new(&self, accounts: &[(String, UserRecord)]) -> Result<Vec<bool>, StoreError> {
@@ -388,12 +665,22 @@ impl UserStore for JsonFile {
         self.path.display().to_string()
     }
 
+    /// What a claim costs: a line appended (one that changes nothing), or, where a claim
+    /// would rewrite the file (a legacy file, a full journal), the file rewritten.
     fn rewrite(&self) -> Result<(), StoreError> {
         // No file, no accounts: and taking the lock would create the directory.
         if !self.path.exists() {
             return Ok(());
         }
-        self.update(&mut unchanged_unless_empty)
+        let _lock = self.lock()?;
+        let snapshot = self.snapshot()?;
+        if unchanged_unless_empty(&mut snapshot.base.users.clone()) == Change::Keep {
+            return Ok(());
+        }
+        if snapshot.can_journal() && self.append(&snapshot, &journal::noop_line())? {
+            return Ok(());
+        }
+        self.fold(&snapshot.users())
     }
 }
 
@@ -423,10 +710,12 @@ fn position(bytes: &[u8], offset: usize, line: usize, column: usize) -> (usize, 
 
 /// Crash injection for the fault tests: with `AUTHTUI_TEST_CRASH_AT=<step>` in the
 /// environment, the process aborts at that step of a save (`after-temp-write`,
-/// `after-temp-sync`, `after-rename`, `after-dir-sync`), as a power cut or `kill -9`
-/// would stop it. It is in every build so the tests drive the real binary; it lets a user
+/// `after-temp-sync`, `after-rename`, `after-dir-sync`, then, folding the journal in,
+/// `after-journal-remove`) or of a journal append (`journal-after-write`: the line
+/// written, not synced; `journal-after-sync`: synced, not yet acknowledged), as a power
+/// cut or `kill -9` would stop it. It is in every build so the tests drive the real binary; it lets a user
 /// do nothing they could not do with `kill -9`.
-mod fault {
+pub(super) mod fault {
     pub const VAR: &str = "AUTHTUI_TEST_CRASH_AT";
 
     pub fn point(name: &str) {

@@ -3,6 +3,7 @@
 
 mod events;
 mod format;
+mod journal;
 mod json_file;
 mod lock;
 mod memory;

@@ -77,9 +77,10 @@ impl Users {
             .map(|b| b.bytes.as_slice())
     }
 
-    /// True if these accounts are, unchanged, what was parsed from exactly `bytes`.
-    pub(super) fn is_read_from(&self, bytes: &[u8]) -> bool {
-        self.changes.is_empty() && self.base.as_ref().is_some_and(|b| b.bytes == bytes)
+    /// The bytes of the file these accounts were read from, if they were (changed since or
+    /// not).
+    pub(super) fn base_bytes(&self) -> Option<&[u8]> {
+        self.base.as_ref().map(|b| b.bytes.as_slice())
     }
 
     pub fn get(&self, name: &str) -> Option<UserRecord> {
