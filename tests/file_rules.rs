@@ -510,7 +510,8 @@ fn a_save_writes_syncs_renames_and_syncs_the_directory_in_that_order() {
         .arg(common::bin())
         .arg("--data-file")
         .arg(&sb.data)
-        .args(["--cost", "4", "user", "unlock", "alice"])
+        // A change of accounts (a login only appends to the journal): a full save.
+        .args(["--cost", "4", "user", "remove", "alice"])
         .env("XDG_DATA_HOME", sb.xdg())
         .env_remove("AUTHTUI_DATA_FILE")
         .env_remove("AUTHTUI_TEST_CRASH_AT")
