@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::{Cost, Service};
-use crate::store::{EventFile, EventLog, JsonFile, LockNotice, StoreError, StoreUrl, default_path};
+use crate::store::{
+    EventFile, EventLog, JsonFile, LockNotice, PostgresStore, StoreError, StoreUrl, default_path,
+};
 
 /// How to open the store, from the command line.
 #[derive(Clone)]
@@ -40,10 +42,26 @@ pub fn store_url(store: Option<&StoreUrl>, data_file: Option<&Path>) -> Result<S
 pub fn open(settings: &Settings, notice: LockNotice) -> Result<(Service, Arc<dyn EventLog>), StoreError> {
     match &settings.store {
         StoreUrl::Json(path) => Ok(open_json(path, settings.cost, settings.lock_timeout, notice)),
-        StoreUrl::Sqlite(_) | StoreUrl::Postgres(_) => Err(StoreError::Unsupported {
+        StoreUrl::Sqlite(_) => Err(StoreError::Unsupported {
             store: settings.store.to_string(),
         }),
+        StoreUrl::Postgres(url) => open_postgres(url, settings.cost, settings.lock_timeout),
     }
+}
+
+/// The service over a PostgreSQL database, with the activity log in the same database.
+/// Opening connects and checks the schema (creating it in an empty database): an
+/// unreachable server, a wrong URL or a newer schema is an error here. `lock_timeout`
+/// bounds the wait for a connection and for another process's row lock.
+pub fn open_postgres(
+    url: &str,
+    cost: Cost,
+    lock_timeout: Duration,
+) -> Result<(Service, Arc<dyn EventLog>), StoreError> {
+    let store = PostgresStore::open(url, lock_timeout)?;
+    let log: Arc<dyn EventLog> = Arc::new(store.event_log());
+    let service = Service::new(store, cost).with_log(Arc::clone(&log));
+    Ok((service, log))
 }
 
 /// The service over `users.json` at `path`, with `events.jsonl` beside it. Opening reads

@@ -6,6 +6,7 @@ mod format;
 mod json_file;
 mod lock;
 mod memory;
+mod postgres;
 mod safe_open;
 mod timestamp;
 mod url;
@@ -22,11 +23,16 @@ pub use events::{Event, EventFile, EventKind, EventLog, MemoryLog};
 pub use json_file::{JsonFile, LockNotice, default_path};
 pub use lock::{Claim, LockSchedule, LockState, reset};
 pub use memory::MemoryStore;
+pub use self::postgres::{PostgresLog, PostgresStore};
 pub use url::{StoreUrl, redact_password};
 pub use users::{UserMap, Users};
 
 /// The version of the `users.json` format this build writes and reads.
 pub const FORMAT_VERSION: u64 = 1;
+
+/// The version of the database schema (tables `authtui_meta`, `users`, `events`) this
+/// build creates and reads.
+pub const SCHEMA_VERSION: u64 = 1;
 
 /// One account as stored. Field names are the file's names.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,6 +141,14 @@ pub enum StoreError {
     LockTimeout { path: PathBuf, waited: Duration },
     #[error("{store}: this build of authtui cannot open this kind of store")]
     Unsupported { store: String },
+    /// A database that cannot be reached or refused a statement. `store` is shown without
+    /// its password; `reason` is one line.
+    #[error("{store}: {}", crate::printable::printable(reason, 400))]
+    Database { store: String, reason: String },
+    #[error(
+        "{store} has authtui schema version {found}, but this authtui knows only version {SCHEMA_VERSION}; nothing was written: use a newer authtui"
+    )]
+    UnsupportedSchema { store: String, found: u64 },
 }
 
 /// Storage for accounts, as the auth layer sees it: one account at a time, each change
