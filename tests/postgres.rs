@@ -6,14 +6,14 @@ mod common;
 mod pg;
 
 use std::collections::BTreeSet;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use authtui::auth::{Cost, Service, throttle};
+use authtui::auth::{AuthError, Bcrypt, Cost, HashError, Hasher, Password, throttle};
 use authtui::store::{
     Change, Claim, Event, EventKind, EventLog, LockSchedule, MemoryStore, PostgresStore, UserRecord, UserStore,
 };
@@ -457,4 +457,425 @@ fn the_commands_and_the_log_work_the_same_on_postgres() {
     assert!(all.stdout.contains("(unknown name)"), "{all:#?}");
     run(&sb, &url, &["user", "remove", "alice"], None).expect_code(0);
     assert_eq!(run(&sb, &url, &["user", "list", "--json"], None).stdout.trim(), "[]");
+}
+
+// --- Many hosts at once ---
+
+/// The heavy tests below take turns: the machine is small, and each wants it whole.
+static HEAVY: Mutex<()> = Mutex::new(());
+
+fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    HEAVY.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+const HOST_URL: &str = "AUTHTUI_TEST_PG_HOST_URL";
+const HOST_GUESSES: usize = 250;
+const HOSTS: usize = 4;
+
+/// bcrypt, counting the verifications that reach it.
+struct Counting(Arc<AtomicUsize>);
+
+impl Hasher for Counting {
+    fn hash(&self, password: &str, cost: u32) -> Result<String, HashError> {
+        Bcrypt.hash(password, cost)
+    }
+
+    fn verify(&self, password: &str, stored: &str) -> Result<bool, HashError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Bcrypt.verify(password, stored)
+    }
+}
+
+/// Not a test of its own: the body of one "host" of the test below, run in a child
+/// process (this test binary again) when `AUTHTUI_TEST_PG_HOST_URL` is set. It opens the
+/// store with 50 connections, readies 250 threads each with a wrong password for alice,
+/// says READY, and on a line on stdin lets them all go; then says what each was told.
+#[test]
+fn host_process_for_the_many_hosts_test() {
+    let Ok(url) = std::env::var(HOST_URL) else {
+        return;
+    };
+    let store = PostgresStore::open_with_pool_size(&url, Duration::from_secs(60), 50).unwrap();
+    let log = store.event_log();
+    let reached = Arc::new(AtomicUsize::new(0));
+    let service = Arc::new(
+        authtui::auth::Service::new(store, cost4())
+            .with_log(log)
+            .with_hasher(Counting(Arc::clone(&reached))),
+    );
+    let barrier = Arc::new(Barrier::new(HOST_GUESSES + 1));
+    let threads: Vec<_> = (0..HOST_GUESSES)
+        .map(|_| {
+            let (service, barrier) = (Arc::clone(&service), Arc::clone(&barrier));
+            thread::spawn(move || {
+                barrier.wait();
+                match service.login("alice", &Password::from("a wrong guess at it")) {
+                    Err(AuthError::InvalidCredentials) => "wrong",
+                    Err(AuthError::Locked { until: Some(_), .. }) => "locked",
+                    Err(e) => {
+                        eprintln!("host: unexpected: {e}");
+                        "other"
+                    }
+                    Ok(_) => "admitted",
+                }
+            })
+        })
+        .collect();
+    println!("READY");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).unwrap();
+    barrier.wait();
+    let told: Vec<&str> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let count = |what| told.iter().filter(|t| **t == what).count();
+    println!(
+        "RESULT wrong={} locked={} other={} reached={}",
+        count("wrong"),
+        count("locked"),
+        count("other") + count("admitted"),
+        reached.load(Ordering::SeqCst)
+    );
+}
+
+#[test]
+fn four_hosts_of_250_simultaneous_wrong_passwords_count_and_lock_exactly_as_the_rules_say() {
+    let _turn = heavy();
+    let cluster = pg::cluster();
+    let url = cluster.database("many_hosts");
+    let store = open(&url);
+    store.insert_new(&[("alice".into(), record(&common::pw_hash(), 1))]).unwrap();
+    let mut hosts: Vec<_> = (0..HOSTS)
+        .map(|_| {
+            Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "host_process_for_the_many_hosts_test", "--nocapture", "--test-threads=1"])
+                .env(HOST_URL, &url)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut outputs: Vec<_> = hosts
+        .iter_mut()
+        .map(|h| BufReader::new(h.stdout.take().unwrap()).lines())
+        .collect();
+    for lines in &mut outputs {
+        let ready = lines.by_ref().map_while(Result::ok).any(|l| l.ends_with("READY"));
+        assert!(ready, "a host did not get ready");
+    }
+    let started = Utc::now().timestamp();
+    let time = Instant::now();
+    let mut stdins: Vec<_> = hosts.iter_mut().map(|h| h.stdin.take().unwrap()).collect();
+    for stdin in &mut stdins {
+        stdin.write_all(b"go\n").unwrap();
+    }
+    let mut totals = [0usize; 4];
+    for (lines, host) in outputs.iter_mut().zip(hosts) {
+        let result = lines
+            .map_while(Result::ok)
+            .find_map(|l| l.split_once("RESULT ").map(|(_, r)| r.to_owned()))
+            .unwrap_or_else(|| panic!("a host said no RESULT: {:#?}", host.wait_with_output()));
+        for (i, part) in result.split_whitespace().enumerate() {
+            totals[i] += part.split_once('=').unwrap().1.parse::<usize>().unwrap();
+        }
+    }
+    let ended = Utc::now().timestamp();
+    eprintln!("{} guesses from {HOSTS} hosts in {:?}", HOSTS * HOST_GUESSES, time.elapsed());
+    let [wrong, locked, other, reached] = totals;
+    let alice = store.get("alice").unwrap().unwrap();
+    assert_eq!(alice.failed_attempts, 5, "{alice:?}");
+    assert_eq!(reached, 5, "only the five admitted attempts reach bcrypt");
+    assert_eq!(
+        (wrong, locked, other),
+        (4, HOSTS * HOST_GUESSES - 4, 0),
+        "four are told wrong; the fifth locks it, and the rest find the lock"
+    );
+    let until = alice.locked_until.unwrap().timestamp();
+    assert!(
+        (started + throttle::FIRST_LOCK_SECS..=ended + throttle::FIRST_LOCK_SECS).contains(&until),
+        "locked for 30 s from the fifth failure: {until} not in {started}+30..={ended}+30"
+    );
+    let mut db = cluster.client("many_hosts");
+    let counts: Vec<(String, i64)> = db
+        .query("SELECT event, count(*) FROM events GROUP BY event ORDER BY event", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        counts,
+        [("locked".to_owned(), 1), ("login_failure".to_owned(), (HOSTS * HOST_GUESSES) as i64)]
+    );
+}
+
+#[test]
+fn a_hundred_authtui_processes_guessing_at_once_reach_bcrypt_at_most_the_threshold() {
+    let _turn = heavy();
+    let cluster = pg::cluster();
+    let url = cluster.database("many_verify");
+    open(&url)
+        .insert_new(&[("alice".into(), record(&common::pw_hash(), 1))])
+        .unwrap();
+    let sb = common::Sandbox::new();
+    let guesses = 100;
+    let mut children: Vec<_> = (0..guesses)
+        .map(|_| {
+            let mut cmd = authtui(&sb, &url, &["verify", "alice", "--password-stdin"]);
+            cmd.stdin(Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    // Each waits for its password (after opening the store): release them together.
+    thread::sleep(Duration::from_millis(500));
+    let stdins: Vec<_> = children.iter_mut().map(|c| c.stdin.take().unwrap()).collect();
+    for mut stdin in stdins {
+        stdin.write_all(b"a wrong guess at the password\n").unwrap();
+    }
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| common::wait_with_timeout(c, Duration::from_secs(120)))
+        .collect();
+    for o in &outputs {
+        o.expect_code(1).expect_no_panic();
+    }
+    let locked = outputs
+        .iter()
+        .filter(|o| o.stderr.contains("Too many failed attempts"))
+        .count();
+    let alice = open(&url).get("alice").unwrap().unwrap();
+    assert_eq!(alice.failed_attempts, 5, "{alice:?}");
+    assert_eq!(locked, guesses - 4);
+}
+
+#[test]
+fn eight_processes_adding_100_accounts_each_leave_exactly_800() {
+    let _turn = heavy();
+    let cluster = pg::cluster();
+    // A new database: the first of the processes create the schema, at once.
+    let url = cluster.database("signups");
+    let time = Instant::now();
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let url = url.clone();
+            thread::spawn(move || {
+                let sb = common::Sandbox::new();
+                let mut outcomes = Vec::new();
+                // All eight also race for one name: exactly one gets it.
+                let shared = run(&sb, &url, &["user", "add", "shared", "--password-stdin"], Some(&format!("{PW}\n")));
+                outcomes.push(("shared".to_owned(), shared));
+                for i in 0..100 {
+                    let name = format!("user{w}x{i}");
+                    let out = run(&sb, &url, &["user", "add", &name, "--password-stdin"], Some(&format!("{PW}\n")));
+                    outcomes.push((name, out));
+                }
+                outcomes
+            })
+        })
+        .collect();
+    let outcomes: Vec<(String, Output)> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    eprintln!("808 signups from 8 processes at a time in {:?}", time.elapsed());
+    let mut shared_won = 0;
+    for (name, out) in &outcomes {
+        out.expect_no_panic();
+        if name == "shared" {
+            match out.code {
+                Some(0) => shared_won += 1,
+                Some(1) => assert!(out.stderr.contains("already taken"), "{out:#?}"),
+                _ => panic!("{out:#?}"),
+            }
+        } else {
+            out.expect_code(0);
+        }
+    }
+    assert_eq!(shared_won, 1);
+    let mut db = cluster.client("signups");
+    let names: BTreeSet<String> = db
+        .query("SELECT username FROM users", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let expected: BTreeSet<String> = (0..8)
+        .flat_map(|w| (0..100).map(move |i| format!("user{w}x{i}")))
+        .chain(["shared".to_owned()])
+        .collect();
+    assert_eq!(names.len(), 801);
+    assert_eq!(names, expected);
+    let created: i64 = db
+        .query_one("SELECT count(*) FROM events WHERE event = 'account_created'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(created, 801);
+}
+
+// --- Connections killed mid-transaction ---
+
+/// Waits until a connection to `db` is idle inside a transaction (paused by the test
+/// hook); gives its backend's pid.
+fn paused_backend(cluster: &pg::Cluster, db: &str) -> i32 {
+    let mut admin = cluster.client("postgres");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let row = admin
+            .query_opt(
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND state = 'idle in transaction'",
+                &[&db],
+            )
+            .unwrap();
+        if let Some(row) = row {
+            return row.get(0);
+        }
+        assert!(Instant::now() < deadline, "no transaction paused in {db}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Whether another connection can take alice's row lock at once.
+fn row_is_free(cluster: &pg::Cluster, db: &str, name: &str) -> bool {
+    let mut client = cluster.client(db);
+    let mut tx = client.transaction().unwrap();
+    match tx.query("SELECT 1 FROM users WHERE username = $1 FOR UPDATE NOWAIT", &[&name]) {
+        Ok(_) => true,
+        Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => false,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn a_connection_killed_while_a_change_holds_the_row_lock_changes_nothing() {
+    let cluster = pg::cluster();
+    let url = cluster.database("killed_update");
+    let store = open(&url);
+    let before = UserRecord {
+        failed_attempts: 3,
+        locked_until: Some(at(4_000_000_000)),
+        ..record(&common::pw_hash(), 1)
+    };
+    store.insert_new(&[("alice".into(), before.clone())]).unwrap();
+    let sb = common::Sandbox::new();
+    // A password change (update_user: new hash, lock cleared) and a signup (insert_new),
+    // each paused before its commit and its connection killed there.
+    for (args, who) in [
+        (["user", "passwd", "alice", "--password-stdin"], "alice"),
+        (["user", "add", "bob", "--password-stdin"], "bob"),
+    ] {
+        let mut cmd = authtui(&sb, &url, &args);
+        cmd.env("AUTHTUI_TEST_PG_PAUSE_BEFORE_COMMIT", "3");
+        cmd.stdin(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(format!("{PW2}\n").as_bytes()).unwrap();
+        let pid = paused_backend(cluster, "killed_update");
+        if who == "alice" {
+            assert!(!row_is_free(cluster, "killed_update", who), "the paused change holds the row lock");
+        }
+        let killed: bool = cluster
+            .client("postgres")
+            .query_one("SELECT pg_terminate_backend($1)", &[&pid])
+            .unwrap()
+            .get(0);
+        assert!(killed);
+        let out = common::wait_with_timeout(child, Duration::from_secs(30));
+        out.expect_code(2).expect_no_panic();
+        assert!(out.stderr.contains("test hook: paused before commit"), "{out:#?}");
+        let errors: Vec<&str> = out.errors().into_iter().filter(|l| !l.contains("test hook")).collect();
+        assert_eq!(errors.len(), 1, "{out:#?}");
+        assert!(errors[0].starts_with("authtui: postgres://postgres@"), "{out:#?}");
+        assert!(row_is_free(cluster, "killed_update", who), "the lock went with the connection");
+    }
+    // Nothing of either change is left: alice as she was, no bob, no event of either.
+    assert_eq!(store.get("alice").unwrap(), Some(before));
+    assert_eq!(store.get("bob").unwrap(), None);
+    assert_eq!(store.event_log().all().unwrap(), []);
+    // And the accounts still work: the old password is still alice's (once unlocked).
+    run(&sb, &url, &["user", "unlock", "alice"], None).expect_code(0);
+    run(&sb, &url, &["verify", "alice", "--password-stdin"], Some(&format!("{PW}\n"))).expect_code(0);
+}
+
+#[test]
+fn backends_killed_in_a_loop_during_a_stream_of_writes_lose_no_acknowledged_write() {
+    let _turn = heavy();
+    let cluster = pg::cluster();
+    let url = cluster.database("killed_stream") + "?application_name=authtui_stream";
+    let store = open(&url);
+    store.insert_new(&[("alice".into(), record(&common::pw_hash(), 1))]).unwrap();
+    drop(store);
+    let (service, _log) = authtui::setup::open_postgres(&url, cost4(), WAIT).unwrap();
+    let service = Arc::new(service);
+    let done = Arc::new(AtomicBool::new(false));
+    let killer = {
+        let done = Arc::clone(&done);
+        let mut admin = cluster.client("postgres");
+        thread::spawn(move || {
+            let mut kills = 0;
+            while !done.load(Ordering::SeqCst) {
+                let row = admin
+                    .query_one(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                         WHERE application_name = 'authtui_stream' AND pid <> pg_backend_pid()",
+                        &[],
+                    )
+                    .unwrap();
+                kills += row.get::<_, i64>(0);
+                thread::sleep(Duration::from_millis(25));
+            }
+            kills
+        })
+    };
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let service = Arc::clone(&service);
+            thread::spawn(move || {
+                let mut acked = Vec::new();
+                for i in 0..60 {
+                    let name = format!("w{w}x{i}");
+                    if service.create_account(&name, &Password::from(PW)).is_ok() {
+                        acked.push(name);
+                    }
+                }
+                acked
+            })
+        })
+        .collect();
+    let logins = {
+        let service = Arc::clone(&service);
+        thread::spawn(move || {
+            let mut acked = 0u64;
+            for _ in 0..100 {
+                if service.login("alice", &Password::from(PW)).is_ok() {
+                    acked += 1;
+                }
+                // A login whose success was lost leaves its claim counted: keep alice
+                // unlocked so that the stream goes on.
+                let _ = service.unlock("alice");
+            }
+            acked
+        })
+    };
+    let acked: Vec<String> = writers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    let acked_logins = logins.join().unwrap();
+    done.store(true, Ordering::SeqCst);
+    let kills = killer.join().unwrap();
+    eprintln!(
+        "{} of 180 signups and {acked_logins} of 100 logins acknowledged; {kills} backends killed",
+        acked.len()
+    );
+    assert!(kills >= 5, "the killer killed {kills} backends");
+    assert!(!acked.is_empty() && acked_logins > 0, "the pool recovered after kills");
+    let check = open(&cluster.url("killed_stream"));
+    let present = check.all().unwrap();
+    for name in &acked {
+        let record = present.get(name).unwrap_or_else(|| panic!("acknowledged {name} was lost"));
+        assert!(record.password_hash.starts_with("$2b$04$") && record.password_hash.len() == 60);
+    }
+    let alice = &present["alice"];
+    assert!(
+        (acked_logins..=100).contains(&alice.login_count),
+        "{acked_logins} acknowledged logins, {} counted",
+        alice.login_count
+    );
+    assert_eq!(alice.last_login_at.is_some(), alice.login_count > 0);
+    // Whatever was not acknowledged is there whole or not at all.
+    for (name, record) in &present {
+        assert!(record.password_hash.len() == 60, "{name}: {record:?}");
+    }
 }

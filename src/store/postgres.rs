@@ -143,8 +143,9 @@ const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// Connections a store keeps at most (a command uses one; a server's threads share them).
 pub const DEFAULT_POOL_SIZE: usize = 8;
 
-/// The test hook (tests/postgres.rs): `update_user` stops this many seconds after its
-/// write and before its commit, holding the row lock, so a test can kill its backend.
+/// The test hook (tests/postgres.rs): `update_user` and `insert_new` stop this many
+/// seconds after their writes and before their commit, holding the row locks, so that a
+/// test can kill the connection mid-transaction.
 const PAUSE_HOOK: &str = "AUTHTUI_TEST_PG_PAUSE_BEFORE_COMMIT";
 
 /// The accounts in a PostgreSQL database.
@@ -281,8 +282,14 @@ fn ensure_schema(client: &mut Client) -> Result<Result<(), SchemaProblem>, ::pos
 
 /// `schema_version` from `authtui_meta`, or None when there is no such table.
 fn schema_version(client: &mut impl GenericClient) -> Result<Option<String>, ::postgres::Error> {
+    // A query of the catalog (not `to_regclass`, whose cached lookup may not yet see a
+    // table another process committed while this one waited for the schema lock).
     let exists: bool = client
-        .query_one("SELECT to_regclass('authtui_meta') IS NOT NULL", &[])?
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables \
+             WHERE schemaname = current_schema() AND tablename = 'authtui_meta')",
+            &[],
+        )?
         .get(0);
     if !exists {
         return Ok(None);
@@ -339,17 +346,17 @@ fn record_of(row: &Row) -> Result<(String, UserRecord), String> {
 
 /// The record whose columns ([`columns!`] order) start at column `at` of `row`.
 fn record_at(row: &Row, at: usize) -> Result<(String, UserRecord), String> {
-    let username: String = row.try_get(at).map_err(|e| e.to_string())?;
+    let username: String = row.try_get(at).map_err(|e| describe(&e))?;
     let bad = |what: &str, e: String| format!("account {}: {what} {e}", crate::printable::name(&username));
     let time = |i: usize, what: &str| -> Result<Option<DateTime<Utc>>, String> {
-        let secs: Option<i64> = row.try_get(at + i).map_err(|e| bad(what, e.to_string()))?;
+        let secs: Option<i64> = row.try_get(at + i).map_err(|e| bad(what, describe(&e)))?;
         secs.map(|s| DateTime::from_timestamp(s, 0).ok_or_else(|| bad(what, format!("{s} is out of range"))))
             .transpose()
     };
-    let login_count: i64 = row.try_get(at + 5).map_err(|e| bad("login_count", e.to_string()))?;
-    let failed: i32 = row.try_get(at + 6).map_err(|e| bad("failed_attempts", e.to_string()))?;
+    let login_count: i64 = row.try_get(at + 5).map_err(|e| bad("login_count", describe(&e)))?;
+    let failed: i32 = row.try_get(at + 6).map_err(|e| bad("failed_attempts", describe(&e)))?;
     let record = UserRecord {
-        password_hash: row.try_get(at + 1).map_err(|e| bad("password_hash", e.to_string()))?,
+        password_hash: row.try_get(at + 1).map_err(|e| bad("password_hash", describe(&e)))?,
         created_at: time(2, "created_at")?,
         last_login_at: time(3, "last_login_at")?,
         previous_login_at: time(4, "previous_login_at")?,
@@ -433,6 +440,7 @@ impl UserStore for PostgresStore {
                 let row = tx.query_opt(&statement, &[name, &a, &b, &c, &d, &e, &f, &g])?;
                 added.push(row.is_some());
             }
+            pause_hook();
             tx.commit()?;
             Ok(added)
         })
@@ -461,7 +469,7 @@ impl UserStore for PostgresStore {
         let Some(row) = row else {
             return Ok(Claim::Missing);
         };
-        let shape = |e: ::postgres::Error| self.data_error(format!("cannot claim a login attempt: {e}"));
+        let shape = |e: ::postgres::Error| self.data_error(format!("cannot claim a login attempt: {}", describe(&e)));
         let admitted: bool = row.try_get(0).map_err(shape)?;
         let before_failed: i32 = row.try_get(9).map_err(shape)?;
         let before_locked: Option<i64> = row.try_get(10).map_err(shape)?;
@@ -517,9 +525,9 @@ impl PostgresLog {
         let mut events = Vec::with_capacity(rows.len());
         let mut warnings = Vec::new();
         for row in rows {
-            let at: i64 = row.try_get(0).map_err(|e| self.data_error(e.to_string()))?;
-            let name: String = row.try_get(1).map_err(|e| self.data_error(e.to_string()))?;
-            let username: String = row.try_get(2).map_err(|e| self.data_error(e.to_string()))?;
+            let at: i64 = row.try_get(0).map_err(|e| self.data_error(describe(&e)))?;
+            let name: String = row.try_get(1).map_err(|e| self.data_error(describe(&e)))?;
+            let username: String = row.try_get(2).map_err(|e| self.data_error(describe(&e)))?;
             let kind = serde_json::from_value::<EventKind>(serde_json::Value::String(name.clone()));
             match (DateTime::from_timestamp(at, 0), kind) {
                 (Some(at), Ok(event)) => events.push(Event { at, event, username }),
@@ -662,7 +670,7 @@ impl Pool {
         let name = redact_password(url);
         let mut config: Config = url.parse().map_err(|e: ::postgres::Error| StoreError::Database {
             store: name.clone(),
-            reason: format!("not a PostgreSQL URL that authtui can use ({})", one_line(&e.to_string())),
+            reason: format!("not a PostgreSQL URL that authtui can use ({})", one_line(&describe(&e))),
         })?;
         let secret = config
             .get_password()
@@ -771,7 +779,7 @@ impl Pool {
         }
         match rx.recv_timeout(self.connect_timeout) {
             Ok(Ok(client)) => Ok(client),
-            Ok(Err(e)) => Err(format!("cannot connect: {}", self.scrub(&e.to_string()))),
+            Ok(Err(e)) => Err(format!("cannot connect: {}", self.scrub(&describe(&e)))),
             Err(_) => Err(format!(
                 "cannot connect: no answer within {} s (set connect_timeout in the URL to wait longer)",
                 self.connect_timeout.as_secs()
@@ -811,7 +819,7 @@ impl Pool {
                     self.wait.as_secs()
                 )
             } else {
-                format!("cannot {action}: {}", self.scrub(&e.to_string()))
+                format!("cannot {action}: {}", self.scrub(&describe(&e)))
             };
             self.error(reason)
         })
@@ -832,6 +840,32 @@ impl Pool {
         };
         one_line(&text)
     }
+}
+
+/// What went wrong, in full: the server's message (and its detail and hint), or the
+/// client's error and its causes.
+fn describe(e: &::postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut text = format!("{}: {}", db.severity(), db.message());
+        if let Some(detail) = db.detail() {
+            text.push_str(&format!(" ({detail})"));
+        }
+        if let Some(hint) = db.hint() {
+            text.push_str(&format!("; hint: {hint}"));
+        }
+        return text;
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let shown = cause.to_string();
+        if !text.contains(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 fn one_line(text: &str) -> String {

@@ -119,7 +119,7 @@ fn start() -> Result<Cluster, String> {
     // remove the directory. fsync stays on: a test here kills connections and counts what
     // was acknowledged, and that must not rest on a server setting made for speed.
     let script = r#"
-        "$0" -D "$1/data" -k "$1" -c listen_addresses= -c max_connections=300 \
+        "$0" -D "$1/data" -k "$1" -c listen_addresses= -c max_connections=400 \
             -c shared_buffers=32MB -c unix_socket_permissions=0777 \
             -c log_min_messages=warning >"$1/server.log" 2>&1 &
         pid=$!
