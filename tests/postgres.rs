@@ -15,10 +15,11 @@ use std::time::{Duration, Instant};
 
 use authtui::auth::{AuthError, Bcrypt, Cost, HashError, Hasher, Password, throttle};
 use authtui::store::{
-    Change, Claim, Event, EventKind, EventLog, LockSchedule, MemoryStore, PostgresStore, UserRecord, UserStore,
+    Change, Claim, Event, EventKind, EventLog, LockSchedule, MemoryStore, PostgresStore, UserRecord,
+    UserStore,
 };
 use chrono::{DateTime, Utc};
-use common::{PW, PW2, Output};
+use common::{Output, PW, PW2};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -102,7 +103,9 @@ fn an_empty_database_gets_schema_v1_on_open() {
     assert!(index.contains("(username, id)"), "{index}");
     // Opening again finds it and changes nothing.
     let xmin = |db: &mut postgres::Client| -> String {
-        db.query_one("SELECT xmin::text FROM authtui_meta", &[]).unwrap().get(0)
+        db.query_one("SELECT xmin::text FROM authtui_meta", &[])
+            .unwrap()
+            .get(0)
     };
     let before = xmin(&mut db);
     open(&url);
@@ -120,8 +123,14 @@ fn a_newer_schema_is_a_one_line_error_and_nothing_is_written() {
     let sb = common::Sandbox::new();
     for (args, stdin) in [
         (vec!["user", "list"], None),
-        (vec!["user", "add", "bob", "--password-stdin"], Some(format!("{PW}\n"))),
-        (vec!["verify", "nobody", "--password-stdin"], Some(format!("{PW}\n"))),
+        (
+            vec!["user", "add", "bob", "--password-stdin"],
+            Some(format!("{PW}\n")),
+        ),
+        (
+            vec!["verify", "nobody", "--password-stdin"],
+            Some(format!("{PW}\n")),
+        ),
         (vec!["log"], None),
     ] {
         let out = run(&sb, &url, &args, stdin.as_deref());
@@ -142,13 +151,21 @@ fn a_newer_schema_is_a_one_line_error_and_nothing_is_written() {
     assert_eq!((users, events, version.as_str()), (0, 0, "2"), "never downgraded");
     // The library says the same, as a value.
     let err = PostgresStore::open(&url, WAIT).err().unwrap();
-    assert!(matches!(err, authtui::store::StoreError::UnsupportedSchema { found: 2, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            authtui::store::StoreError::UnsupportedSchema { found: 2, .. }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_wrong_or_unreachable_url_is_a_one_line_error_without_the_password() {
     let cluster = pg::cluster();
-    let socket = cluster.url("no_such_db").replace("postgres@", "postgres:s3cretpw@");
+    let socket = cluster
+        .url("no_such_db")
+        .replace("postgres@", "postgres:s3cretpw@");
     let sb = common::Sandbox::new();
     for url in [
         "postgres://alice:s3cretpw@127.0.0.1:1/accounts",
@@ -160,12 +177,22 @@ fn a_wrong_or_unreachable_url_is_a_one_line_error_without_the_password() {
         let started = Instant::now();
         let out = run(&sb, url, &["user", "list"], None);
         out.expect_code(2).expect_no_panic();
-        assert!(started.elapsed() < Duration::from_secs(15), "{url}: took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{url}: took {:?}",
+            started.elapsed()
+        );
         let errors = out.errors();
         assert_eq!(errors.len(), 1, "{url}: {out:#?}");
-        assert!(!out.stderr.contains("s3cretpw") && !out.stdout.contains("s3cretpw"), "{out:#?}");
+        assert!(
+            !out.stderr.contains("s3cretpw") && !out.stdout.contains("s3cretpw"),
+            "{out:#?}"
+        );
         assert!(errors[0].starts_with("authtui: postgres"), "{out:#?}");
-        assert!(errors[0].contains('…'), "the password's place is shown redacted: {out:#?}");
+        assert!(
+            errors[0].contains('…'),
+            "the password's place is shown redacted: {out:#?}"
+        );
     }
     let out = run(&sb, &socket, &["user", "list"], None);
     assert!(out.stderr.contains("no_such_db"), "{out:#?}");
@@ -204,7 +231,10 @@ fn reads_and_writes_keep_every_field_in_whole_seconds() {
             Change::Save
         })
         .unwrap();
-    assert_eq!(store.get("alice").unwrap().unwrap().last_login_at, Some(at(1_767_225_900)));
+    assert_eq!(
+        store.get("alice").unwrap().unwrap().last_login_at,
+        Some(at(1_767_225_900))
+    );
     // Keep writes nothing, even if the closure changed its copy.
     store
         .update_user("alice", &mut |r| {
@@ -224,10 +254,7 @@ fn reads_and_writes_keep_every_field_in_whole_seconds() {
         })
         .unwrap();
     assert_eq!(store.get("bob").unwrap().unwrap().created_at, None);
-    assert_eq!(
-        store.all().unwrap().keys().collect::<Vec<_>>(),
-        ["alice", "bob"]
-    );
+    assert_eq!(store.all().unwrap().keys().collect::<Vec<_>>(), ["alice", "bob"]);
     // Delete.
     store
         .update_user("alice", &mut |r| {
@@ -259,9 +286,15 @@ fn find_reads_both_spellings_at_once_and_prefers_the_first_name_given() {
         .unwrap();
     assert_eq!(added, [true, true]);
     let (key, r) = store.find(&["alice", "Alice"]).unwrap().unwrap();
-    assert_eq!((key.as_str(), r.password_hash.as_str()), ("alice", "$2b$04$lower"));
+    assert_eq!(
+        (key.as_str(), r.password_hash.as_str()),
+        ("alice", "$2b$04$lower")
+    );
     let (key, r) = store.find(&["Alice", "alice"]).unwrap().unwrap();
-    assert_eq!((key.as_str(), r.password_hash.as_str()), ("Alice", "$2b$04$legacy"));
+    assert_eq!(
+        (key.as_str(), r.password_hash.as_str()),
+        ("Alice", "$2b$04$legacy")
+    );
     let (key, _) = store.find(&["bob", "Alice"]).unwrap().unwrap();
     assert_eq!(key, "Alice");
     assert_eq!(store.find(&["bob", "BOB"]).unwrap(), None);
@@ -272,7 +305,12 @@ fn find_reads_both_spellings_at_once_and_prefers_the_first_name_given() {
 fn insert_new_adds_the_free_names_in_one_change_and_the_first_of_a_batch_wins() {
     let cluster = pg::cluster();
     let store = open(&cluster.database("insert_new"));
-    assert_eq!(store.insert_new(&[("carol".into(), record("$2b$04$carol", 1))]).unwrap(), [true]);
+    assert_eq!(
+        store
+            .insert_new(&[("carol".into(), record("$2b$04$carol", 1))])
+            .unwrap(),
+        [true]
+    );
     let added = store
         .insert_new(&[
             ("alice".into(), record("$2b$04$first", 1)),
@@ -293,14 +331,19 @@ fn rewrite_writes_a_row_unless_the_store_is_empty() {
     let store = open(&cluster.database("rewrite"));
     let mut db = cluster.client("rewrite");
     let xmin = |db: &mut postgres::Client| -> String {
-        db.query_one("SELECT xmin::text FROM authtui_meta WHERE key = 'schema_version'", &[])
-            .unwrap()
-            .get(0)
+        db.query_one(
+            "SELECT xmin::text FROM authtui_meta WHERE key = 'schema_version'",
+            &[],
+        )
+        .unwrap()
+        .get(0)
     };
     let empty = xmin(&mut db);
     store.rewrite().unwrap();
     assert_eq!(xmin(&mut db), empty, "an empty store is left unwritten");
-    store.insert_new(&[("alice".into(), record("$2b$04$x", 1))]).unwrap();
+    store
+        .insert_new(&[("alice".into(), record("$2b$04$x", 1))])
+        .unwrap();
     store.rewrite().unwrap();
     let once = xmin(&mut db);
     assert_ne!(once, empty, "a rewrite is a committed write");
@@ -368,7 +411,10 @@ fn a_claim_in_one_statement_keeps_the_schedule_s_arithmetic() {
             }
         }
         assert_eq!(admitted, schedule.permanent_after, "schedule {i}");
-        assert_eq!(pg.claim_attempt("nobody", at(now), schedule).unwrap(), Claim::Missing);
+        assert_eq!(
+            pg.claim_attempt("nobody", at(now), schedule).unwrap(),
+            Claim::Missing
+        );
     }
 }
 
@@ -407,14 +453,24 @@ fn the_activity_log_is_a_table_read_newest_or_oldest_first() {
         .collect();
     assert_eq!(
         names,
-        ["signup", "login_failure", "login_success", "password_changed", "unlocked", "idle_timeout"]
+        [
+            "signup",
+            "login_failure",
+            "login_success",
+            "password_changed",
+            "unlocked",
+            "idle_timeout"
+        ]
     );
     // A row of a newer build's kind is skipped with a warning, not an error.
     db.batch_execute("INSERT INTO events (at, event, username) VALUES (6, 'from_the_future', 'alice')")
         .unwrap();
     assert_eq!(log.all().unwrap().len(), events.len());
     let warnings = log.take_warnings();
-    assert!(warnings.len() == 1 && warnings[0].contains("from_the_future"), "{warnings:?}");
+    assert!(
+        warnings.len() == 1 && warnings[0].contains("from_the_future"),
+        "{warnings:?}"
+    );
 }
 
 #[test]
@@ -422,13 +478,55 @@ fn the_commands_and_the_log_work_the_same_on_postgres() {
     let cluster = pg::cluster();
     let url = cluster.database("commands");
     let sb = common::Sandbox::new();
-    run(&sb, &url, &["user", "add", "alice", "--password-stdin"], Some(&format!("{PW}\n"))).expect_code(0);
-    run(&sb, &url, &["user", "add", "alice", "--password-stdin"], Some(&format!("{PW}\n"))).expect_code(1);
-    run(&sb, &url, &["verify", "alice", "--password-stdin"], Some("wrong\n")).expect_code(1);
-    run(&sb, &url, &["verify", "Alice", "--password-stdin"], Some(&format!("{PW}\n"))).expect_code(0);
-    run(&sb, &url, &["verify", "nobody", "--password-stdin"], Some(&format!("{PW}\n"))).expect_code(1);
-    run(&sb, &url, &["user", "passwd", "alice", "--password-stdin"], Some(&format!("{PW2}\n"))).expect_code(0);
-    run(&sb, &url, &["verify", "alice", "--password-stdin"], Some(&format!("{PW2}\n"))).expect_code(0);
+    run(
+        &sb,
+        &url,
+        &["user", "add", "alice", "--password-stdin"],
+        Some(&format!("{PW}\n")),
+    )
+    .expect_code(0);
+    run(
+        &sb,
+        &url,
+        &["user", "add", "alice", "--password-stdin"],
+        Some(&format!("{PW}\n")),
+    )
+    .expect_code(1);
+    run(
+        &sb,
+        &url,
+        &["verify", "alice", "--password-stdin"],
+        Some("wrong\n"),
+    )
+    .expect_code(1);
+    run(
+        &sb,
+        &url,
+        &["verify", "Alice", "--password-stdin"],
+        Some(&format!("{PW}\n")),
+    )
+    .expect_code(0);
+    run(
+        &sb,
+        &url,
+        &["verify", "nobody", "--password-stdin"],
+        Some(&format!("{PW}\n")),
+    )
+    .expect_code(1);
+    run(
+        &sb,
+        &url,
+        &["user", "passwd", "alice", "--password-stdin"],
+        Some(&format!("{PW2}\n")),
+    )
+    .expect_code(0);
+    run(
+        &sb,
+        &url,
+        &["verify", "alice", "--password-stdin"],
+        Some(&format!("{PW2}\n")),
+    )
+    .expect_code(0);
     let list = run(&sb, &url, &["user", "list", "--json"], None);
     list.expect_code(0);
     let accounts: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
@@ -456,7 +554,10 @@ fn the_commands_and_the_log_work_the_same_on_postgres() {
     let all = run(&sb, &url, &["log"], None);
     assert!(all.stdout.contains("(unknown name)"), "{all:#?}");
     run(&sb, &url, &["user", "remove", "alice"], None).expect_code(0);
-    assert_eq!(run(&sb, &url, &["user", "list", "--json"], None).stdout.trim(), "[]");
+    assert_eq!(
+        run(&sb, &url, &["user", "list", "--json"], None).stdout.trim(),
+        "[]"
+    );
 }
 
 // --- Many hosts at once ---
@@ -542,11 +643,18 @@ fn four_hosts_of_250_simultaneous_wrong_passwords_count_and_lock_exactly_as_the_
     let cluster = pg::cluster();
     let url = cluster.database("many_hosts");
     let store = open(&url);
-    store.insert_new(&[("alice".into(), record(&common::pw_hash(), 1))]).unwrap();
+    store
+        .insert_new(&[("alice".into(), record(&common::pw_hash(), 1))])
+        .unwrap();
     let mut hosts: Vec<_> = (0..HOSTS)
         .map(|_| {
             Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", "host_process_for_the_many_hosts_test", "--nocapture", "--test-threads=1"])
+                .args([
+                    "--exact",
+                    "host_process_for_the_many_hosts_test",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
                 .env(HOST_URL, &url)
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
@@ -580,7 +688,11 @@ fn four_hosts_of_250_simultaneous_wrong_passwords_count_and_lock_exactly_as_the_
         }
     }
     let ended = Utc::now().timestamp();
-    eprintln!("{} guesses from {HOSTS} hosts in {:?}", HOSTS * HOST_GUESSES, time.elapsed());
+    eprintln!(
+        "{} guesses from {HOSTS} hosts in {:?}",
+        HOSTS * HOST_GUESSES,
+        time.elapsed()
+    );
     let [wrong, locked, other, reached] = totals;
     let alice = store.get("alice").unwrap().unwrap();
     assert_eq!(alice.failed_attempts, 5, "{alice:?}");
@@ -597,14 +709,20 @@ fn four_hosts_of_250_simultaneous_wrong_passwords_count_and_lock_exactly_as_the_
     );
     let mut db = cluster.client("many_hosts");
     let counts: Vec<(String, i64)> = db
-        .query("SELECT event, count(*) FROM events GROUP BY event ORDER BY event", &[])
+        .query(
+            "SELECT event, count(*) FROM events GROUP BY event ORDER BY event",
+            &[],
+        )
         .unwrap()
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     assert_eq!(
         counts,
-        [("locked".to_owned(), 1), ("login_failure".to_owned(), (HOSTS * HOST_GUESSES) as i64)]
+        [
+            ("locked".to_owned(), 1),
+            ("login_failure".to_owned(), (HOSTS * HOST_GUESSES) as i64)
+        ]
     );
 }
 
@@ -661,11 +779,21 @@ fn eight_processes_adding_100_accounts_each_leave_exactly_800() {
                 let sb = common::Sandbox::new();
                 let mut outcomes = Vec::new();
                 // All eight also race for one name: exactly one gets it.
-                let shared = run(&sb, &url, &["user", "add", "shared", "--password-stdin"], Some(&format!("{PW}\n")));
+                let shared = run(
+                    &sb,
+                    &url,
+                    &["user", "add", "shared", "--password-stdin"],
+                    Some(&format!("{PW}\n")),
+                );
                 outcomes.push(("shared".to_owned(), shared));
                 for i in 0..100 {
                     let name = format!("user{w}x{i}");
-                    let out = run(&sb, &url, &["user", "add", &name, "--password-stdin"], Some(&format!("{PW}\n")));
+                    let out = run(
+                        &sb,
+                        &url,
+                        &["user", "add", &name, "--password-stdin"],
+                        Some(&format!("{PW}\n")),
+                    );
                     outcomes.push((name, out));
                 }
                 outcomes
@@ -734,7 +862,10 @@ fn paused_backend(cluster: &pg::Cluster, db: &str) -> i32 {
 fn row_is_free(cluster: &pg::Cluster, db: &str, name: &str) -> bool {
     let mut client = cluster.client(db);
     let mut tx = client.transaction().unwrap();
-    match tx.query("SELECT 1 FROM users WHERE username = $1 FOR UPDATE NOWAIT", &[&name]) {
+    match tx.query(
+        "SELECT 1 FROM users WHERE username = $1 FOR UPDATE NOWAIT",
+        &[&name],
+    ) {
         Ok(_) => true,
         Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => false,
         Err(e) => panic!("{e}"),
@@ -763,10 +894,18 @@ fn a_connection_killed_while_a_change_holds_the_row_lock_changes_nothing() {
         cmd.env("AUTHTUI_TEST_PG_PAUSE_BEFORE_COMMIT", "3");
         cmd.stdin(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
-        child.stdin.take().unwrap().write_all(format!("{PW2}\n").as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{PW2}\n").as_bytes())
+            .unwrap();
         let pid = paused_backend(cluster, "killed_update");
         if who == "alice" {
-            assert!(!row_is_free(cluster, "killed_update", who), "the paused change holds the row lock");
+            assert!(
+                !row_is_free(cluster, "killed_update", who),
+                "the paused change holds the row lock"
+            );
         }
         let killed: bool = cluster
             .client("postgres")
@@ -777,10 +916,17 @@ fn a_connection_killed_while_a_change_holds_the_row_lock_changes_nothing() {
         let out = common::wait_with_timeout(child, Duration::from_secs(30));
         out.expect_code(2).expect_no_panic();
         assert!(out.stderr.contains("test hook: paused before commit"), "{out:#?}");
-        let errors: Vec<&str> = out.errors().into_iter().filter(|l| !l.contains("test hook")).collect();
+        let errors: Vec<&str> = out
+            .errors()
+            .into_iter()
+            .filter(|l| !l.contains("test hook"))
+            .collect();
         assert_eq!(errors.len(), 1, "{out:#?}");
         assert!(errors[0].starts_with("authtui: postgres://postgres@"), "{out:#?}");
-        assert!(row_is_free(cluster, "killed_update", who), "the lock went with the connection");
+        assert!(
+            row_is_free(cluster, "killed_update", who),
+            "the lock went with the connection"
+        );
     }
     // Nothing of either change is left: alice as she was, no bob, no event of either.
     assert_eq!(store.get("alice").unwrap(), Some(before));
@@ -788,7 +934,13 @@ fn a_connection_killed_while_a_change_holds_the_row_lock_changes_nothing() {
     assert_eq!(store.event_log().all().unwrap(), []);
     // And the accounts still work: the old password is still alice's (once unlocked).
     run(&sb, &url, &["user", "unlock", "alice"], None).expect_code(0);
-    run(&sb, &url, &["verify", "alice", "--password-stdin"], Some(&format!("{PW}\n"))).expect_code(0);
+    run(
+        &sb,
+        &url,
+        &["verify", "alice", "--password-stdin"],
+        Some(&format!("{PW}\n")),
+    )
+    .expect_code(0);
 }
 
 #[test]
@@ -797,7 +949,9 @@ fn backends_killed_in_a_loop_during_a_stream_of_writes_lose_no_acknowledged_writ
     let cluster = pg::cluster();
     let url = cluster.database("killed_stream") + "?application_name=authtui_stream";
     let store = open(&url);
-    store.insert_new(&[("alice".into(), record(&common::pw_hash(), 1))]).unwrap();
+    store
+        .insert_new(&[("alice".into(), record(&common::pw_hash(), 1))])
+        .unwrap();
     drop(store);
     let (service, _log) = authtui::setup::open_postgres(&url, cost4(), WAIT).unwrap();
     let service = Arc::new(service);
@@ -860,11 +1014,16 @@ fn backends_killed_in_a_loop_during_a_stream_of_writes_lose_no_acknowledged_writ
         acked.len()
     );
     assert!(kills >= 5, "the killer killed {kills} backends");
-    assert!(!acked.is_empty() && acked_logins > 0, "the pool recovered after kills");
+    assert!(
+        !acked.is_empty() && acked_logins > 0,
+        "the pool recovered after kills"
+    );
     let check = open(&cluster.url("killed_stream"));
     let present = check.all().unwrap();
     for name in &acked {
-        let record = present.get(name).unwrap_or_else(|| panic!("acknowledged {name} was lost"));
+        let record = present
+            .get(name)
+            .unwrap_or_else(|| panic!("acknowledged {name} was lost"));
         assert!(record.password_hash.starts_with("$2b$04$") && record.password_hash.len() == 60);
     }
     let alice = &present["alice"];

@@ -19,11 +19,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use self::postgres::{PostgresLog, PostgresStore};
 pub use events::{Event, EventFile, EventKind, EventLog, MemoryLog};
 pub use json_file::{JsonFile, LockNotice, default_path};
 pub use lock::{Claim, LockSchedule, LockState, reset};
 pub use memory::MemoryStore;
-pub use self::postgres::{PostgresLog, PostgresStore};
 pub use url::{StoreUrl, redact_password};
 pub use users::{UserMap, Users};
 

@@ -56,7 +56,7 @@ INSERT INTO authtui_meta (key, value) VALUES ('schema_version', '1');
 
 /// Serializes the creation of the schema between processes opening an empty database at
 /// once (a transaction-level advisory lock; "authtui" in ASCII).
-const SCHEMA_LOCK: i64 = 0x6175_7468_7475_69;
+const SCHEMA_LOCK: i64 = 0x0061_7574_6874_7569;
 
 /// The columns of `users`, in the order [`record_of`] reads them.
 macro_rules! columns {
@@ -67,7 +67,11 @@ macro_rules! columns {
 
 const SELECT_ANY: &str = concat!("SELECT ", columns!(), " FROM users WHERE username = ANY($1)");
 const SELECT_ALL: &str = concat!("SELECT ", columns!(), " FROM users");
-const SELECT_FOR_UPDATE: &str = concat!("SELECT ", columns!(), " FROM users WHERE username = $1 FOR UPDATE");
+const SELECT_FOR_UPDATE: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM users WHERE username = $1 FOR UPDATE"
+);
 const INSERT: &str = concat!(
     "INSERT INTO users (",
     columns!(),
@@ -294,10 +298,7 @@ fn schema_version(client: &mut impl GenericClient) -> Result<Option<String>, ::p
     if !exists {
         return Ok(None);
     }
-    let row = client.query_opt(
-        "SELECT value FROM authtui_meta WHERE key = 'schema_version'",
-        &[],
-    )?;
+    let row = client.query_opt("SELECT value FROM authtui_meta WHERE key = 'schema_version'", &[])?;
     Ok(Some(row.map_or_else(String::new, |r| r.get(0))))
 }
 
@@ -316,17 +317,7 @@ fn check_version(found: &str) -> Result<(), SchemaProblem> {
 
 /// The columns after `username` of a record, as stored.
 #[allow(clippy::type_complexity)]
-fn columns(
-    r: &UserRecord,
-) -> (
-    &str,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    i64,
-    i32,
-    Option<i64>,
-) {
+fn columns(r: &UserRecord) -> (&str, Option<i64>, Option<i64>, Option<i64>, i64, i32, Option<i64>) {
     let secs = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp());
     (
         r.password_hash.as_str(),
@@ -353,10 +344,16 @@ fn record_at(row: &Row, at: usize) -> Result<(String, UserRecord), String> {
         secs.map(|s| DateTime::from_timestamp(s, 0).ok_or_else(|| bad(what, format!("{s} is out of range"))))
             .transpose()
     };
-    let login_count: i64 = row.try_get(at + 5).map_err(|e| bad("login_count", describe(&e)))?;
-    let failed: i32 = row.try_get(at + 6).map_err(|e| bad("failed_attempts", describe(&e)))?;
+    let login_count: i64 = row
+        .try_get(at + 5)
+        .map_err(|e| bad("login_count", describe(&e)))?;
+    let failed: i32 = row
+        .try_get(at + 6)
+        .map_err(|e| bad("failed_attempts", describe(&e)))?;
     let record = UserRecord {
-        password_hash: row.try_get(at + 1).map_err(|e| bad("password_hash", describe(&e)))?,
+        password_hash: row
+            .try_get(at + 1)
+            .map_err(|e| bad("password_hash", describe(&e)))?,
         created_at: time(2, "created_at")?,
         last_login_at: time(3, "last_login_at")?,
         previous_login_at: time(4, "previous_login_at")?,
@@ -469,7 +466,8 @@ impl UserStore for PostgresStore {
         let Some(row) = row else {
             return Ok(Claim::Missing);
         };
-        let shape = |e: ::postgres::Error| self.data_error(format!("cannot claim a login attempt: {}", describe(&e)));
+        let shape =
+            |e: ::postgres::Error| self.data_error(format!("cannot claim a login attempt: {}", describe(&e)));
         let admitted: bool = row.try_get(0).map_err(shape)?;
         let before_failed: i32 = row.try_get(9).map_err(shape)?;
         let before_locked: Option<i64> = row.try_get(10).map_err(shape)?;
@@ -561,7 +559,9 @@ impl EventLog for PostgresLog {
         let at = event.at.timestamp();
         self.pool.run("write the activity log", |client, cache| {
             let statement = cache.get(client, EVENT_APPEND)?;
-            client.execute(&statement, &[&at, &name, &event.username]).map(drop)
+            client
+                .execute(&statement, &[&at, &name, &event.username])
+                .map(drop)
         })
     }
 
@@ -594,7 +594,11 @@ impl EventLog for PostgresLog {
 struct Statements(HashMap<&'static str, Statement>);
 
 impl Statements {
-    fn get(&mut self, client: &mut impl GenericClient, sql: &'static str) -> Result<Statement, ::postgres::Error> {
+    fn get(
+        &mut self,
+        client: &mut impl GenericClient,
+        sql: &'static str,
+    ) -> Result<Statement, ::postgres::Error> {
         if let Some(statement) = self.0.get(sql) {
             return Ok(statement.clone());
         }
@@ -670,13 +674,19 @@ impl Pool {
         let name = redact_password(url);
         let mut config: Config = url.parse().map_err(|e: ::postgres::Error| StoreError::Database {
             store: name.clone(),
-            reason: format!("not a PostgreSQL URL that authtui can use ({})", one_line(&describe(&e))),
+            reason: format!(
+                "not a PostgreSQL URL that authtui can use ({})",
+                one_line(&describe(&e))
+            ),
         })?;
         let secret = config
             .get_password()
             .map(|p| String::from_utf8_lossy(p).into_owned())
             .filter(|p| !p.is_empty());
-        let connect_timeout = config.get_connect_timeout().copied().unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        let connect_timeout = config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         config.connect_timeout(connect_timeout);
         if config.get_application_name().is_none() {
             config.application_name("authtui");
@@ -808,7 +818,12 @@ impl Pool {
 
     /// A database error as a store error (and the connection marked broken when the
     /// error was the connection's, not a statement's).
-    fn check<T>(&self, conn: &mut Lease<'_>, result: Result<T, ::postgres::Error>, action: &str) -> Result<T, StoreError> {
+    fn check<T>(
+        &self,
+        conn: &mut Lease<'_>,
+        result: Result<T, ::postgres::Error>,
+        action: &str,
+    ) -> Result<T, StoreError> {
         result.map_err(|e| {
             if e.as_db_error().is_none_or(|d| d.severity() != "ERROR") {
                 conn.broken = true;

@@ -67,7 +67,9 @@ fn as_server_user(program: &Path) -> Command {
 }
 
 fn is_root() -> bool {
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 fn start() -> Result<Cluster, String> {
@@ -106,7 +108,15 @@ fn start() -> Result<Cluster, String> {
     let init = as_server_user(&bin.join("initdb"))
         .arg("-D")
         .arg(&data)
-        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"])
+        .args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        ])
         .output()
         .map_err(|e| format!("cannot run initdb: {e}"))?;
     if !init.status.success() {
@@ -150,7 +160,9 @@ fn start() -> Result<Cluster, String> {
             Ok(_) => return Ok(cluster),
             Err(e) if Instant::now() > deadline => {
                 let log = std::fs::read_to_string(cluster.dir.join("server.log")).unwrap_or_default();
-                return Err(format!("the server did not start within 60 s ({e}); its log: {log}"));
+                return Err(format!(
+                    "the server did not start within 60 s ({e}); its log: {log}"
+                ));
             }
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
@@ -171,7 +183,10 @@ impl Cluster {
 
     /// A new, empty database named `name` (dropped first if a previous run left it); its URL.
     pub fn database(&self, name: &str) -> String {
-        assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+        assert!(
+            name.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        );
         let mut admin = self.client("postgres");
         admin
             .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
