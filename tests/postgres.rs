@@ -196,6 +196,11 @@ fn a_wrong_or_unreachable_url_is_a_one_line_error_without_the_password() {
     }
     let out = run(&sb, &socket, &["user", "list"], None);
     assert!(out.stderr.contains("no_such_db"), "{out:#?}");
+    // The app too says so in one line, before it takes the terminal.
+    let out = run(&sb, "postgres://alice:s3cretpw@127.0.0.1:1/accounts", &[], None);
+    out.expect_code(2).expect_no_panic();
+    assert_eq!(out.errors().len(), 1, "{out:#?}");
+    assert!(!out.stderr.contains("s3cretpw"), "{out:#?}");
 }
 
 // --- The trait, one account at a time ---
@@ -970,7 +975,7 @@ fn backends_killed_in_a_loop_during_a_stream_of_writes_lose_no_acknowledged_writ
                     )
                     .unwrap();
                 kills += row.get::<_, i64>(0);
-                thread::sleep(Duration::from_millis(25));
+                thread::sleep(Duration::from_millis(50));
             }
             kills
         })
