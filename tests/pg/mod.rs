@@ -133,6 +133,9 @@ fn start() -> Result<Cluster, String> {
             -c shared_buffers=32MB -c unix_socket_permissions=0777 \
             -c log_min_messages=warning >"$1/server.log" 2>&1 &
         pid=$!
+        # A signal to the whole process group (Ctrl+C) stops the server by itself; the
+        # guard stays to remove the directory once the test process is gone.
+        trap '' INT TERM HUP
         read _ignored
         kill -INT "$pid"
         wait "$pid"
