@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crate::auth::{Cost, Service};
 use crate::store::{
-    EventFile, EventLog, JsonFile, LockNotice, SqliteStore, StoreError, StoreUrl, UserStore, default_path,
+    EventFile, EventLog, JsonFile, LockNotice, PostgresStore, SqliteStore, StoreError, StoreUrl, UserStore,
+    default_path,
 };
 
 /// A store shared by whoever opened it.
@@ -48,7 +49,10 @@ pub fn open(settings: &Settings, notice: LockNotice) -> Result<(Service, Arc<dyn
 }
 
 /// The store `url` names and its activity log, without the rules on top (a migration
-/// copies records as they are). Nothing is written by opening.
+/// copies records as they are). Nothing is written by opening, except the schema of an
+/// empty PostgreSQL database. A PostgreSQL store connects and checks its schema here: an
+/// unreachable server, a wrong URL or a newer schema is an error; `lock_timeout` bounds
+/// the wait for a connection and for another process's row lock.
 pub fn open_store(
     url: &StoreUrl,
     lock_timeout: Duration,
@@ -65,9 +69,11 @@ pub fn open_store(
             let store = Arc::new(SqliteStore::open(path, lock_timeout)?);
             Ok((store.clone(), store))
         }
-        StoreUrl::Postgres(_) => Err(StoreError::Unsupported {
-            store: url.to_string(),
-        }),
+        StoreUrl::Postgres(url) => {
+            let store = PostgresStore::open(url, lock_timeout)?;
+            let log: Arc<dyn EventLog> = Arc::new(store.event_log());
+            Ok((Arc::new(store), log))
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! The contract every store keeps: each rule of the accounts layer, written once, run
-//! against every backend (`users.json`, SQLite, memory; PostgreSQL in its own module when
-//! a server is at hand). A rule that holds for one store and not another is a bug in that
-//! store, not a feature of it.
+//! against every backend: `users.json`, SQLite, memory, and PostgreSQL (a throwaway server
+//! this test binary starts: `tests/pg`). A rule that holds for one store and not another
+//! is a bug in that store, not a feature of it.
+
+mod pg;
 
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
@@ -53,6 +55,14 @@ enum Kind {
     Json,
     Sqlite,
     Memory,
+    Postgres,
+}
+
+/// A new database name on the shared test server, one per fixture.
+fn postgres_database() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    pg::cluster().database(&format!("contract_{}_{n}", std::process::id()))
 }
 
 impl Fixture {
@@ -65,6 +75,7 @@ impl Fixture {
         let store = match kind {
             Kind::Json | Kind::Memory => StoreUrl::Json(dir.path().join("data/users.json")),
             Kind::Sqlite => StoreUrl::Sqlite(dir.path().join("data/accounts.db")),
+            Kind::Postgres => StoreUrl::Postgres(postgres_database()),
         };
         let clock = FakeClock::at_epoch();
         clock.advance(Duration::days(20_000));
@@ -452,4 +463,13 @@ mod sqlite {
 
 mod memory {
     every_rule!(Memory);
+}
+
+mod postgres {
+    every_rule!(Postgres);
+
+    #[test]
+    fn a_new_service_sees_what_another_wrote() {
+        super::a_new_service_sees_what_another_wrote(&super::Fixture::new(super::Kind::Postgres));
+    }
 }

@@ -8,6 +8,7 @@ mod json_file;
 mod lock;
 mod memory;
 pub mod migrate;
+mod postgres;
 mod safe_open;
 mod sqlite;
 mod timestamp;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use self::postgres::{PostgresLog, PostgresStore};
 pub use events::{Event, EventFile, EventKind, EventLog, MemoryLog};
 pub use json_file::{JsonFile, LockNotice, default_path};
 pub use lock::{Claim, LockSchedule, LockState, reset};
@@ -31,6 +33,11 @@ pub use users::{UserMap, Users};
 
 /// The version of the `users.json` format this build writes and reads.
 pub const FORMAT_VERSION: u64 = 1;
+
+/// The version of the database schema (tables `authtui_meta`, `users`, `events`) this
+/// build creates and reads.
+/// The version of the database schema (SQLite and PostgreSQL) this build reads and writes.
+pub const SCHEMA_VERSION: i64 = 1;
 
 /// One account as stored. Field names are the file's names.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,7 +146,9 @@ pub enum StoreError {
     LockTimeout { path: PathBuf, waited: Duration },
     #[error("{store}: this build of authtui cannot open this kind of store")]
     Unsupported { store: String },
-    #[error("{store}: {reason}")]
+    /// A database that cannot be reached or refused a statement. `store` is shown without
+    /// its password; `reason` is one line.
+    #[error("{store}: {}", crate::printable::printable(reason, 400))]
     Database { store: String, reason: String },
     #[error(
         "{store} has schema version {found}, but this authtui reads only version {known}: use a newer authtui (nothing was changed)"

@@ -23,11 +23,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 
 use super::safe_open::{self, Mode, Owner};
 use super::{
-    Change, Claim, Event, EventKind, EventLog, LockSchedule, StoreError, UserMap, UserRecord, UserStore,
+    Change, Claim, Event, EventKind, EventLog, LockSchedule, SCHEMA_VERSION, StoreError, UserMap, UserRecord,
+    UserStore,
 };
-
-/// The schema this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
 
 const SCHEMA: &str = "
     CREATE TABLE authtui_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
