@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::auth::{Account, LockState};
 use crate::printable;
-use crate::store::Event;
+use crate::auth::Event;
 
 fn local(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(

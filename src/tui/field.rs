@@ -199,12 +199,6 @@ impl TextField {
         let old = std::mem::replace(&mut self.input, fresh);
         Password::new(String::from(old))
     }
-
-    /// Sets the text (for plain fields; tests and prefill).
-    pub fn set(&mut self, text: &str) {
-        self.clear();
-        self.paste(text);
-    }
 }
 
 impl Drop for TextField {

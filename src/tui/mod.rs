@@ -15,7 +15,10 @@ pub mod field;
 pub mod form;
 pub mod input;
 pub mod pool;
+pub mod present;
 pub mod screens;
+#[doc(hidden)]
+pub mod testing;
 pub mod theme;
 pub mod view;
 pub mod wipe;
