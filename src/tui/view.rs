@@ -156,10 +156,12 @@ fn draw_footer(frame: &mut Frame, note_area: Rect, area: Rect, model: &Model, th
             theme.warning(),
         ));
     }
-    frame.render_widget(
-        Paragraph::new(Line::from(notes)).alignment(Alignment::Right),
-        note_area,
-    );
+    let mut line = Line::from(notes);
+    if line.width() > usize::from(note_area.width) && line.spans.len() > 1 {
+        // Too narrow for both: the cost warning matters more.
+        line.spans.drain(..2);
+    }
+    frame.render_widget(Paragraph::new(line).alignment(Alignment::Right), note_area);
 }
 
 /// The help overlay's lines: each key of the table, and what it does.

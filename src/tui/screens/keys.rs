@@ -54,17 +54,12 @@ pub const DELETE_WORD: KeyHelp = KeyHelp::help_only("Ctrl+W", "delete the word b
 pub const CLEAR: KeyHelp = KeyHelp::help_only("Ctrl+U", "clear the field");
 pub const SHOW: KeyHelp = KeyHelp::new("Ctrl+R", "show", "show / hide the password", 2);
 pub const CLICK: KeyHelp = KeyHelp::help_only("Click", "focus a field or press a button");
-pub const HELP: KeyHelp = KeyHelp::new(
-    "F1",
-    "help",
-    "this help (also ? outside a text field; Esc closes it)",
-    KEEP,
-);
+pub const HELP: KeyHelp = KeyHelp::new("F1", "help", "this help (or ? outside a field)", KEEP);
 pub const QUIT: KeyHelp = KeyHelp::help_only("Ctrl+C", "quit (logging out first)");
 
 /// Enter on a form whose submit does `what` (the footer's word for it).
 pub const fn enter(what: &'static str) -> KeyHelp {
-    KeyHelp::new("Enter", what, "next field; submit on the last one or a button", 5)
+    KeyHelp::new("Enter", what, "next field; submit on the last one", 5)
 }
 
 /// The table of a form screen: the form's keys, with `enter` and `show`, then the
