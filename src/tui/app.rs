@@ -28,8 +28,8 @@ use crate::auth::{AuthError, Cost, Event, LogoutReason, Password, Session};
 pub const SPINNER_FRAME: Duration = Duration::from_millis(80);
 
 /// The screen shown. Each is one file in `screens/`, and the app reaches it through
-/// [`Page`]: a new screen is its file, its variant here, and its line in each of the
-/// three matches below.
+/// [`Page`]: a new screen is its file, its variant here, its line in `as_page!`, and (if
+/// it is opened over the Dashboard) its line in `into_dashboard`.
 pub enum Screen {
     Login(Login),
     Signup(Signup),
@@ -38,25 +38,26 @@ pub enum Screen {
     DeleteAccount(DeleteAccount),
 }
 
-impl Screen {
-    pub fn page(&self) -> &dyn Page {
-        match self {
+/// Every screen as a [`Page`]: the one match of all the variants.
+macro_rules! as_page {
+    ($screen:expr) => {
+        match $screen {
             Screen::Login(s) => s,
             Screen::Signup(s) => s,
             Screen::Dashboard(s) => s,
             Screen::ChangePassword(s) => s,
             Screen::DeleteAccount(s) => s,
         }
+    };
+}
+
+impl Screen {
+    pub fn page(&self) -> &dyn Page {
+        as_page!(self)
     }
 
     pub fn page_mut(&mut self) -> &mut dyn Page {
-        match self {
-            Screen::Login(s) => s,
-            Screen::Signup(s) => s,
-            Screen::Dashboard(s) => s,
-            Screen::ChangePassword(s) => s,
-            Screen::DeleteAccount(s) => s,
-        }
+        as_page!(self)
     }
 
     /// The Dashboard a signed-in screen is or returns to, moved out.
@@ -177,7 +178,7 @@ pub struct Context {
     pub data_file: String,
     pub cost: Cost,
     pub time_zone: TimeZone,
-    /// Sign out after this long without a key on a signed-in screen; `None`: never.
+    /// Log out after this long without a key on a signed-in screen; `None`: never.
     pub idle_timeout: Option<Duration>,
     /// Where the session's user is (a remote address); `None`: the local terminal.
     pub peer: Option<String>,
@@ -290,7 +291,7 @@ pub const BUSY: &str = "The server is busy: try again in a moment";
 impl Model {
     pub fn new(context: Context, now: Instant) -> Model {
         Model {
-            screen: Screen::Login(Login::new()),
+            screen: Screen::Login(Login::default()),
             banner: None,
             busy: None,
             context,
@@ -342,7 +343,7 @@ impl Model {
             Action::Open(make, banner) => {
                 // Only a signed-in screen opens one over its Dashboard.
                 self.screen.session()?;
-                let placeholder = Screen::Login(Login::new());
+                let placeholder = Screen::Login(Login::default());
                 let screen = std::mem::replace(&mut self.screen, placeholder);
                 if let Some(dashboard) = screen.into_dashboard() {
                     self.go_to(make(dashboard), banner);
@@ -540,7 +541,7 @@ fn on_mouse(model: &mut Model, mouse: MouseEvent) -> Option<Cmd> {
 /// Ends the session of a signed-in screen (if any) and shows Log in.
 fn log_out(model: &mut Model, reason: LogoutReason, banner: Option<Banner>) -> Option<Cmd> {
     let session = Arc::clone(model.screen.session()?);
-    model.go_to(Screen::Login(Login::new()), banner);
+    model.go_to(Screen::Login(Login::default()), banner);
     Some(Cmd::Logout { session, reason })
 }
 

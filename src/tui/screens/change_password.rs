@@ -2,20 +2,20 @@
 
 use std::time::Instant;
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 
 use super::super::app::{Banner, Cmd, Outcome, Screen};
 use super::super::field::TextField;
 use super::super::form::Form;
 use super::dashboard::{BACK, Dashboard};
 use super::keys::{KeyHelp, SHOW, enter, form_keys};
-use super::new_password::NewPassword;
-use super::{Action, Page, Request, form_action};
+use super::new_password::{self, NewPassword};
+use super::{Action, Page, Request, form_action, form_page};
 use crate::auth::AuthError;
 
 pub const CURRENT: usize = 0;
-pub const NEW: usize = 1;
-pub const CONFIRM: usize = 2;
+pub const NEW: usize = new_password::NEW;
+pub const CONFIRM: usize = new_password::CONFIRM;
 
 pub struct ChangePassword {
     /// The Dashboard to return to, with its session.
@@ -29,17 +29,12 @@ impl ChangePassword {
     pub const KEYS: &'static [KeyHelp] = form_keys!(enter("change"), SHOW, BACK);
 
     pub fn new(dashboard: Dashboard) -> ChangePassword {
+        let current = ("Current password", TextField::masked());
+        let (form, password) = NewPassword::form(current, "New password", "Change password");
         let mut screen = ChangePassword {
             dashboard,
-            form: Form::new(
-                vec![
-                    ("Current password", TextField::masked()),
-                    ("New password", TextField::masked()),
-                    ("Confirm password", TextField::masked()),
-                ],
-                vec!["Change password"],
-            ),
-            password: NewPassword::new(NEW, CONFIRM),
+            form,
+            password,
         };
         screen.settle();
         screen
@@ -71,31 +66,10 @@ impl ChangePassword {
 }
 
 impl Page for ChangePassword {
-    fn title(&self) -> &'static str {
-        Self::TITLE
-    }
-
-    fn keys(&self) -> &'static [KeyHelp] {
-        Self::KEYS
-    }
-
-    fn form(&self) -> Option<&Form> {
-        Some(&self.form)
-    }
-
-    fn form_mut(&mut self) -> Option<&mut Form> {
-        Some(&mut self.form)
-    }
-
-    fn dashboard(&self) -> Option<&Dashboard> {
-        Some(&self.dashboard)
-    }
+    form_page!(over_dashboard);
 
     fn on_key(&mut self, key: KeyEvent) -> Action {
-        if key.code == KeyCode::Esc {
-            return Action::Open(Screen::Dashboard, None);
-        }
-        form_action(self, key)
+        form_action(self, key, || Action::Open(Screen::Dashboard, None))
     }
 
     fn edited(&mut self) {

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 
 use super::super::app::{Banner, Cmd, Outcome, Screen};
 use super::super::field::TextField;
@@ -12,7 +12,7 @@ use super::super::present;
 use super::dashboard::{BACK, Dashboard};
 use super::keys::{KeyHelp, SHOW, enter, form_keys};
 use super::login::Login;
-use super::{Action, Page, Request, form_action};
+use super::{Action, Page, Request, form_action, form_page};
 
 pub const PASSWORD: usize = 0;
 pub const CONFIRM_NAME: usize = 1;
@@ -72,31 +72,10 @@ impl DeleteAccount {
 }
 
 impl Page for DeleteAccount {
-    fn title(&self) -> &'static str {
-        Self::TITLE
-    }
-
-    fn keys(&self) -> &'static [KeyHelp] {
-        Self::KEYS
-    }
-
-    fn form(&self) -> Option<&Form> {
-        Some(&self.form)
-    }
-
-    fn form_mut(&mut self) -> Option<&mut Form> {
-        Some(&mut self.form)
-    }
-
-    fn dashboard(&self) -> Option<&Dashboard> {
-        Some(&self.dashboard)
-    }
+    form_page!(over_dashboard);
 
     fn on_key(&mut self, key: KeyEvent) -> Action {
-        if key.code == KeyCode::Esc {
-            return Action::Open(Screen::Dashboard, None);
-        }
-        form_action(self, key)
+        form_action(self, key, || Action::Open(Screen::Dashboard, None))
     }
 
     fn submit(&mut self, id: u64) -> Result<Request, Banner> {
@@ -118,7 +97,7 @@ impl Page for DeleteAccount {
     fn on_result(&mut self, outcome: Outcome, now: Instant) -> Action {
         match outcome {
             Outcome::AccountDeleted(Ok(())) => {
-                Action::show(Screen::Login(Login::new()), Some(Banner::success("Account deleted")))
+                Action::show(Screen::Login(Login::default()), Some(Banner::success("Account deleted")))
             }
             Outcome::AccountDeleted(Err(e)) => {
                 let banner = Banner::refused(&e, now);

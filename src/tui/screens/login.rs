@@ -10,7 +10,7 @@ use super::super::form::{Form, FormEvent};
 use super::dashboard::Dashboard;
 use super::keys::{KeyHelp, SHOW, enter, form_keys};
 use super::signup::Signup;
-use super::{Action, Page, Request};
+use super::{Action, Page, Request, form_page};
 use crate::auth::Password;
 
 pub const USERNAME: usize = 0;
@@ -22,12 +22,6 @@ pub struct Login {
     pub form: Form,
 }
 
-impl Default for Login {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Login {
     pub const TITLE: &'static str = "Log in";
     pub const KEYS: &'static [KeyHelp] = form_keys!(
@@ -37,7 +31,11 @@ impl Login {
         KeyHelp::new("Esc", "quit", "quit", 4),
     );
 
-    pub fn new() -> Login {
+}
+
+impl Default for Login {
+    /// Empty fields, the username focused.
+    fn default() -> Login {
         Login {
             form: Form::new(
                 vec![
@@ -48,6 +46,9 @@ impl Login {
             ),
         }
     }
+}
+
+impl Login {
 
     pub fn username(&self) -> &str {
         self.form.field(USERNAME).value()
@@ -61,25 +62,11 @@ impl Login {
 }
 
 fn sign_up() -> Action {
-    Action::show(Screen::Signup(Signup::new()), None)
+    Action::show(Screen::Signup(Signup::default()), None)
 }
 
 impl Page for Login {
-    fn title(&self) -> &'static str {
-        Self::TITLE
-    }
-
-    fn keys(&self) -> &'static [KeyHelp] {
-        Self::KEYS
-    }
-
-    fn form(&self) -> Option<&Form> {
-        Some(&self.form)
-    }
-
-    fn form_mut(&mut self) -> Option<&mut Form> {
-        Some(&mut self.form)
-    }
+    form_page!();
 
     fn on_key(&mut self, key: KeyEvent) -> Action {
         if key.code == KeyCode::Esc {

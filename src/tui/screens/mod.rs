@@ -140,9 +140,42 @@ pub trait Page {
     }
 }
 
-/// What a form key means on a screen whose only button submits: Enter on the last field
-/// or the button submits; an edit tells the screen.
-pub fn form_action(page: &mut dyn Page, key: KeyEvent) -> Action {
+/// The [`Page`] methods of a form screen with `TITLE`, `KEYS` and a `form`; with
+/// `over_dashboard`, of one opened over its `dashboard` too.
+macro_rules! form_page {
+    () => {
+        fn title(&self) -> &'static str {
+            Self::TITLE
+        }
+
+        fn keys(&self) -> &'static [$crate::tui::screens::KeyHelp] {
+            Self::KEYS
+        }
+
+        fn form(&self) -> Option<&$crate::tui::form::Form> {
+            Some(&self.form)
+        }
+
+        fn form_mut(&mut self) -> Option<&mut $crate::tui::form::Form> {
+            Some(&mut self.form)
+        }
+    };
+    (over_dashboard) => {
+        $crate::tui::screens::form_page!();
+
+        fn dashboard(&self) -> Option<&$crate::tui::screens::dashboard::Dashboard> {
+            Some(&self.dashboard)
+        }
+    };
+}
+pub(crate) use form_page;
+
+/// What a key means on a form screen whose only button submits: Esc does `esc`; Enter on
+/// the last field or the button submits; an edit tells the screen.
+pub fn form_action(page: &mut dyn Page, key: KeyEvent, esc: impl FnOnce() -> Action) -> Action {
+    if key.code == crossterm::event::KeyCode::Esc {
+        return esc();
+    }
     let Some(form) = page.form_mut() else {
         return Action::None;
     };

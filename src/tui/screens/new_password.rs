@@ -2,8 +2,13 @@
 //! the strength meter under it (measured once input pauses), the note under the
 //! confirmation ("✔ Passwords match"), the checks at submit, and taking it out.
 
+use super::super::field::TextField;
 use super::super::form::{Form, Hint};
 use crate::auth::{Password, policy};
+
+/// Where [`NewPassword::form`] puts the new password and its confirmation.
+pub const NEW: usize = 1;
+pub const CONFIRM: usize = 2;
 
 /// The two fields of a form that hold a new password and its confirmation.
 pub struct NewPassword {
@@ -14,13 +19,20 @@ pub struct NewPassword {
 }
 
 impl NewPassword {
-    /// Fields `new` and `confirm` of a form; the meter is measured at the first settle.
-    pub fn new(new: usize, confirm: usize) -> NewPassword {
-        NewPassword {
-            new,
-            confirm,
+    /// A form of `first`, then the new password (labelled `label`) and its confirmation,
+    /// and its one `button`; the meter is measured at the first settle.
+    pub fn form(first: (&'static str, TextField), label: &'static str, button: &'static str) -> (Form, NewPassword) {
+        let fields = vec![
+            first,
+            (label, TextField::masked()),
+            ("Confirm password", TextField::masked()),
+        ];
+        let password = NewPassword {
+            new: NEW,
+            confirm: CONFIRM,
             stale: true,
-        }
+        };
+        (Form::new(fields, vec![button]), password)
     }
 
     /// After an edit: the match mark now (cheap), the meter when the app settles.

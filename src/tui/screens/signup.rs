@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 
 use super::super::app::{Banner, Cmd, Outcome, Screen};
 use super::super::field::TextField;
@@ -11,23 +11,17 @@ use super::super::form::Form;
 use super::dashboard::Dashboard;
 use super::keys::{KeyHelp, SHOW, enter, form_keys};
 use super::login::Login;
-use super::new_password::NewPassword;
-use super::{Action, Page, Request, form_action};
+use super::new_password::{self, NewPassword};
+use super::{Action, Page, Request, form_action, form_page};
 use crate::auth::{AuthError, Username};
 
 pub const USERNAME: usize = 0;
-pub const PASSWORD: usize = 1;
-pub const CONFIRM: usize = 2;
+pub const PASSWORD: usize = new_password::NEW;
+pub const CONFIRM: usize = new_password::CONFIRM;
 
 pub struct Signup {
     pub form: Form,
     password: NewPassword,
-}
-
-impl Default for Signup {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 impl Signup {
@@ -38,21 +32,19 @@ impl Signup {
         KeyHelp::new("Esc", "back", "back to Log in", 4),
     );
 
-    pub fn new() -> Signup {
-        let mut screen = Signup {
-            form: Form::new(
-                vec![
-                    ("Username", TextField::plain()),
-                    ("Password", TextField::masked()),
-                    ("Confirm password", TextField::masked()),
-                ],
-                vec!["Create account"],
-            ),
-            password: NewPassword::new(PASSWORD, CONFIRM),
-        };
+}
+
+impl Default for Signup {
+    /// Empty fields, the username focused, an empty meter.
+    fn default() -> Signup {
+        let (form, password) = NewPassword::form(("Username", TextField::plain()), "Password", "Create account");
+        let mut screen = Signup { form, password };
         screen.settle();
         screen
     }
+}
+
+impl Signup {
 
     pub fn username(&self) -> &str {
         self.form.field(USERNAME).value()
@@ -73,27 +65,10 @@ impl Signup {
 }
 
 impl Page for Signup {
-    fn title(&self) -> &'static str {
-        Self::TITLE
-    }
-
-    fn keys(&self) -> &'static [KeyHelp] {
-        Self::KEYS
-    }
-
-    fn form(&self) -> Option<&Form> {
-        Some(&self.form)
-    }
-
-    fn form_mut(&mut self) -> Option<&mut Form> {
-        Some(&mut self.form)
-    }
+    form_page!();
 
     fn on_key(&mut self, key: KeyEvent) -> Action {
-        if key.code == KeyCode::Esc {
-            return Action::show(Screen::Login(Login::new()), None);
-        }
-        form_action(self, key)
+        form_action(self, key, || Action::show(Screen::Login(Login::default()), None))
     }
 
     fn edited(&mut self) {
