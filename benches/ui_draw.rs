@@ -39,7 +39,10 @@ const THEME: Theme = Theme { color: true };
 /// At the default cost, so that no "tests only" note is drawn.
 fn model() -> Model {
     Model::new(
-        context("/home/alice/.local/share/authtui/users.json", Cost::new(12).unwrap()),
+        context(
+            "/home/alice/.local/share/authtui/users.json",
+            Cost::new(12).unwrap(),
+        ),
         Instant::now(),
     )
 }

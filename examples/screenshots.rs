@@ -27,7 +27,10 @@ const SIZE: (u16, u16) = (80, 24);
 
 /// The app as a person runs it: the default data file, the default cost.
 fn model() -> Model {
-    Model::new(context("~/.local/share/authtui/users.json", Cost::DEFAULT), Instant::now())
+    Model::new(
+        context("~/.local/share/authtui/users.json", Cost::DEFAULT),
+        Instant::now(),
+    )
 }
 
 /// alice signed up yesterday, two failed logins since, now logged in through Log in.

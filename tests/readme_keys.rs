@@ -20,7 +20,11 @@ fn readme_rows() -> Vec<(String, String, String)> {
         .take_while(|l| l.starts_with('|'))
         .skip(2)
         .map(|l| {
-            let cells: Vec<String> = l.trim_matches('|').split(" | ").map(|c| c.trim().to_owned()).collect();
+            let cells: Vec<String> = l
+                .trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().to_owned())
+                .collect();
             assert_eq!(cells.len(), 3, "a row of three cells: {l}");
             (cells[0].clone(), cells[1].replace('`', ""), cells[2].clone())
         })

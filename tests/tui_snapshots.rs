@@ -48,15 +48,7 @@ fn both_sizes(name: &str, model: &Model) {
 /// The text of a drawn screen, for asserts on what a snapshot must show.
 fn text(model: &Model, size: (u16, u16)) -> String {
     let backend = draw(model, size);
-    let buffer = backend.buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        for x in 0..buffer.area.width {
-            out.push_str(buffer[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    authtui::tui::testing::text(backend.buffer())
 }
 
 /// Log in as alice with a wrong password, the worker answering `error`.

@@ -17,9 +17,9 @@ use chrono::{DateTime, Utc};
 
 use crate::store::{Change, Claim, EventLog, StoreError, UserRecord, UserStore};
 
-pub use clock::{Clock, FakeClock, SystemClock};
 /// The activity log's entries, for the layers above (the app, the commands).
 pub use crate::store::{Event, EventKind};
+pub use clock::{Clock, FakeClock, SystemClock};
 pub use hashing::{Bcrypt, Cost, HashError, Hasher};
 pub use password::Password;
 pub use policy::{PolicyError, Strength};

@@ -93,7 +93,11 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split(' ').filter(|w| !w.is_empty()) {
-        let needed = if line.is_empty() { word.width() } else { line.width() + 1 + word.width() };
+        let needed = if line.is_empty() {
+            word.width()
+        } else {
+            line.width() + 1 + word.width()
+        };
         if needed <= width {
             if !line.is_empty() {
                 line.push(' ');
@@ -147,7 +151,10 @@ mod tests {
     fn the_countdown_uses_the_services_words() {
         assert_eq!(lock_countdown(27), "Too many failed attempts. Try again in 27 s");
         assert_eq!(lock_countdown(0), "Too many failed attempts. Try again in 1 s");
-        assert_eq!(lock_countdown(90), "Too many failed attempts. Try again in 1 min 30 s");
+        assert_eq!(
+            lock_countdown(90),
+            "Too many failed attempts. Try again in 1 min 30 s"
+        );
     }
 
     #[test]

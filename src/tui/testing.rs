@@ -52,7 +52,6 @@ pub fn type_text(m: &mut Model, text: &str) {
     }
 }
 
-
 /// Answers the request `cmd` with `outcome`, as the pool would.
 pub fn answer(m: &mut Model, cmd: Option<Cmd>, outcome: Outcome) -> Option<Cmd> {
     let id = cmd.as_ref().and_then(Cmd::id).expect("a request to answer");
@@ -105,4 +104,16 @@ pub fn signed_in(mut m: Model, failures: u32) -> Model {
         "not signed in"
     );
     m
+}
+
+/// A drawn buffer's text, a line a row.
+pub fn text(buffer: &ratatui::buffer::Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
 }

@@ -9,7 +9,6 @@ use super::app::{Cmd, Msg, Outcome, Welcome};
 use super::screens::dashboard::Dashboard;
 use crate::auth::{AuthError, Event, Service, Session};
 
-
 /// Where a session's results go: a channel's sender, or whatever wakes its driver.
 pub type Reply = Arc<dyn Fn(Msg) + Send + Sync>;
 

@@ -96,9 +96,10 @@ impl Page for DeleteAccount {
 
     fn on_result(&mut self, outcome: Outcome, now: Instant) -> Action {
         match outcome {
-            Outcome::AccountDeleted(Ok(())) => {
-                Action::show(Screen::Login(Login::default()), Some(Banner::success("Account deleted")))
-            }
+            Outcome::AccountDeleted(Ok(())) => Action::show(
+                Screen::Login(Login::default()),
+                Some(Banner::success("Account deleted")),
+            ),
             Outcome::AccountDeleted(Err(e)) => {
                 let banner = Banner::refused(&e, now);
                 self.form.set_error(PASSWORD, banner.text_at(now));

@@ -39,10 +39,7 @@ impl KeyHelp {
 
     /// This key, left out of the footer.
     pub const fn not_in_footer(self) -> KeyHelp {
-        KeyHelp {
-            footer: None,
-            ..self
-        }
+        KeyHelp { footer: None, ..self }
     }
 }
 
@@ -85,7 +82,18 @@ macro_rules! form_keys {
 pub(crate) use form_keys;
 
 /// Keys every form shares (the README lists them once, as "any form", "any field").
-pub const SHARED: &[KeyHelp] = &[NEXT, PREV, MOVE, DELETE, DELETE_WORD, CLEAR, SHOW, CLICK, HELP, QUIT];
+pub const SHARED: &[KeyHelp] = &[
+    NEXT,
+    PREV,
+    MOVE,
+    DELETE,
+    DELETE_WORD,
+    CLEAR,
+    SHOW,
+    CLICK,
+    HELP,
+    QUIT,
+];
 
 /// The footer's entries that fit in `width` columns, in table order: the lowest priority
 /// goes first, "F1 help" never.
@@ -124,12 +132,24 @@ pub fn footer(keys: &[KeyHelp], width: usize) -> Vec<(&'static str, &'static str
 mod tests {
     use super::*;
 
-    const TABLE: &[KeyHelp] = form_keys!(enter("log in"), SHOW.not_in_footer(), KeyHelp::new("Esc", "quit", "quit", 4));
+    const TABLE: &[KeyHelp] = form_keys!(
+        enter("log in"),
+        SHOW.not_in_footer(),
+        KeyHelp::new("Esc", "quit", "quit", 4)
+    );
 
     #[test]
     fn the_footer_drops_the_lowest_first_and_keeps_help() {
         let all = footer(TABLE, 200);
-        assert_eq!(all, [("Tab/↓", "next"), ("Enter", "log in"), ("Esc", "quit"), ("F1", "help")]);
+        assert_eq!(
+            all,
+            [
+                ("Tab/↓", "next"),
+                ("Enter", "log in"),
+                ("Esc", "quit"),
+                ("F1", "help")
+            ]
+        );
         assert_eq!(footer(TABLE, 47), all);
         let narrow = footer(TABLE, 46);
         assert_eq!(narrow, [("Enter", "log in"), ("Esc", "quit"), ("F1", "help")]);

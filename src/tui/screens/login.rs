@@ -30,7 +30,6 @@ impl Login {
         KeyHelp::new("Ctrl+N", "sign up", "open Sign up", 3),
         KeyHelp::new("Esc", "quit", "quit", 4),
     );
-
 }
 
 impl Default for Login {
@@ -49,7 +48,6 @@ impl Default for Login {
 }
 
 impl Login {
-
     pub fn username(&self) -> &str {
         self.form.field(USERNAME).value()
     }

@@ -21,7 +21,11 @@ pub struct NewPassword {
 impl NewPassword {
     /// A form of `first`, then the new password (labelled `label`) and its confirmation,
     /// and its one `button`; the meter is measured at the first settle.
-    pub fn form(first: (&'static str, TextField), label: &'static str, button: &'static str) -> (Form, NewPassword) {
+    pub fn form(
+        first: (&'static str, TextField),
+        label: &'static str,
+        button: &'static str,
+    ) -> (Form, NewPassword) {
         let fields = vec![
             first,
             (label, TextField::masked()),

@@ -31,13 +31,13 @@ impl Signup {
         SHOW,
         KeyHelp::new("Esc", "back", "back to Log in", 4),
     );
-
 }
 
 impl Default for Signup {
     /// Empty fields, the username focused, an empty meter.
     fn default() -> Signup {
-        let (form, password) = NewPassword::form(("Username", TextField::plain()), "Password", "Create account");
+        let (form, password) =
+            NewPassword::form(("Username", TextField::plain()), "Password", "Create account");
         let mut screen = Signup { form, password };
         screen.settle();
         screen
@@ -45,7 +45,6 @@ impl Default for Signup {
 }
 
 impl Signup {
-
     pub fn username(&self) -> &str {
         self.form.field(USERNAME).value()
     }
