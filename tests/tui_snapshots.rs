@@ -280,6 +280,11 @@ fn help_overlay() {
     assert!(m.help);
     both_sizes("help_login", &m);
 
+    // Where the screen fits but its help does not, the message says so.
+    let (w, h) = authtui::tui::view::min_size(&m.screen);
+    let shown = text(&m, (w, h));
+    assert!(shown.contains("too small for the help"), "{shown}");
+
     let mut m = dashboard_with_activity(0);
     update(&mut m, key(KeyCode::Char('?')));
     assert!(m.help);

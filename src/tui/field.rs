@@ -68,11 +68,6 @@ impl TextField {
         self.input.value().chars().count()
     }
 
-    /// Characters before the cursor.
-    pub fn cursor(&self) -> usize {
-        self.input.cursor()
-    }
-
     /// What the screen shows, scrolled to keep the cursor in `width` columns, and the
     /// cursor's column within it.
     pub fn visible(&self, width: usize) -> (String, usize) {

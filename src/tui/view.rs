@@ -70,7 +70,9 @@ pub fn view(model: &Model, frame: &mut Frame, theme: &Theme) {
     let (min_w, min_h) = min_size_of(model);
     let card = card_area((area.width, area.height), &model.screen);
     let Some(card) = card.filter(|_| area.width >= min_w && area.height >= min_h) else {
-        draw_too_small(frame, area, min_w, min_h);
+        let (screen_w, screen_h) = min_size(&model.screen);
+        let for_help = model.help && area.width >= screen_w && area.height >= screen_h;
+        draw_too_small(frame, area, min_w, min_h, for_help);
         return;
     };
     let [header, _, banner, _, _, note, footer] = rows(area);
@@ -210,8 +212,11 @@ fn draw_help(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }
 
-fn draw_too_small(frame: &mut Frame, area: Rect, min_w: u16, min_h: u16) {
-    let text = format!("Terminal too small: need {min_w}x{min_h}");
+fn draw_too_small(frame: &mut Frame, area: Rect, min_w: u16, min_h: u16, for_help: bool) {
+    let text = match for_help {
+        true => format!("Terminal too small for the help: need {min_w}x{min_h} (Esc closes it)"),
+        false => format!("Terminal too small: need {min_w}x{min_h}"),
+    };
     let lines = text.chars().count().div_ceil(usize::from(area.width.max(1))) as u16;
     let y = area.y + area.height.saturating_sub(lines) / 2;
     let message = Paragraph::new(text)
