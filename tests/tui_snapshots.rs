@@ -315,3 +315,28 @@ fn every_screen_draws_at_every_size_down_to_1x1() {
         }
     }
 }
+
+#[test]
+fn the_footer_keeps_help_at_every_width() {
+    let mut screens = vec![model(), dashboard_with_activity(0)];
+    let mut signup = model();
+    update(&mut signup, ctrl('n'));
+    screens.push(signup);
+    for k in ['p', 'd'] {
+        let mut m = dashboard_with_activity(0);
+        update(&mut m, key(KeyCode::Char(k)));
+        screens.push(m);
+    }
+    for m in &screens {
+        let (min_w, min_h) = min_size_of(m);
+        for w in min_w..=100 {
+            let shown = text(m, (w, min_h.max(24)));
+            let footer = shown.lines().last().unwrap();
+            assert!(
+                footer.trim_end().ends_with("F1 help"),
+                "{} at {w}: {footer:?}",
+                m.screen.title()
+            );
+        }
+    }
+}
