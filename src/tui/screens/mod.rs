@@ -212,7 +212,7 @@ fn field_rows(form: &Form, index: usize, card_width: u16) -> u16 {
     let meter = u16::from(field.meter.is_some());
     let reserved = 1 + meter;
     let wrapped = message(field).map_or(0, |(text, ..)| wrap(&text, message_width(card_width)).len());
-    1 + meter + reserved.max(u16::try_from(wrapped).unwrap_or(u16::MAX))
+    (1 + meter).saturating_add(reserved.max(u16::try_from(wrapped).unwrap_or(u16::MAX)))
 }
 
 /// Card height for a form `card_width` wide: a blank row, each field (see `field_rows`),
