@@ -319,10 +319,6 @@ fn quantile(xs: &[Duration], q: f64) -> f64 {
     v[lo] + (v[hi] - v[lo]) * (at - lo as f64)
 }
 
-fn median(xs: &[Duration]) -> f64 {
-    quantile(xs, 0.5)
-}
-
 /// How much the median of `a` is above that of `b`, in % of `b`'s.
 fn percent(a: &[Duration], b: &[Duration]) -> f64 {
     (median(a) / median(b) - 1.0) * 100.0

@@ -6,13 +6,16 @@
 //! (`policy::strength`) for a set of passwords, and (2) what a key press costs: `update`
 //! for one character typed into a 71-character password on Sign up, without the meter.
 
+mod common;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use authtui::auth::{Cost, Password, policy};
-use authtui::tui::app::{Context, Model, Msg, update};
-use authtui::tui::screens::dashboard::TimeZone;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use authtui::tui::app::{Model, update};
+use authtui::tui::testing::{context, ctrl, key};
+use common::median;
+use crossterm::event::KeyCode;
 
 const CASES: &[(&str, &str)] = &[
     (
@@ -39,11 +42,6 @@ const CASES: &[(&str, &str)] = &[
     ("12 chars", "correct hors"),
 ];
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
 fn main() {
     // `cargo test --benches` runs this without --bench: a quick smoke run then.
     let runs = if std::env::args().any(|a| a == "--bench") {
@@ -54,7 +52,7 @@ fn main() {
     println!("policy::strength (zxcvbn + rules), {runs} runs each\n");
     println!("| password | bytes | median | worst | worst keystroke while typing it |");
     println!("|---|--:|--:|--:|--:|");
-    let mut overall = Duration::ZERO;
+    let mut overall = 0.0_f64;
     for (name, text) in CASES {
         let password = Password::from(*text);
         let mut times = Vec::with_capacity(runs);
@@ -73,53 +71,39 @@ fn main() {
             black_box(policy::strength(&p, "alice"));
             typing = typing.max(t.elapsed());
         }
-        overall = overall.max(median(times.clone()));
+        overall = overall.max(median(&times));
         println!(
             "| {name} | {} | {:.3} ms | {:.3} ms | {:.3} ms |",
             text.len(),
-            median(times).as_secs_f64() * 1e3,
+            median(&times),
             worst.as_secs_f64() * 1e3,
             typing.as_secs_f64() * 1e3
         );
     }
-    println!(
-        "\nslowest measurement (median): {:.3} ms",
-        overall.as_secs_f64() * 1e3
-    );
+    println!("\nslowest measurement (median): {overall:.3} ms");
 
     // (2) A key press: update() for one character, with a 71-character password already
     // in the field, as the app handles it before settling.
-    let key = |c| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
-    let context = Context {
-        data_file: "users.json".into(),
-        cost: Cost::new(4).unwrap(),
-        time_zone: TimeZone::Utc,
+    let context = authtui::tui::app::Context {
         idle_timeout: None,
-        peer: None,
-        clock: Instant::now,
+        ..context("users.json", Cost::new(4).unwrap())
     };
     let mut times = Vec::new();
     for _ in 0..runs {
         let mut model = Model::new(context.clone(), Instant::now());
-        update(
-            &mut model,
-            Msg::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL)),
-        );
-        update(
-            &mut model,
-            Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)),
-        );
+        update(&mut model, ctrl('n'));
+        update(&mut model, key(KeyCode::Tab));
         for c in CASES[0].1.chars().take(71) {
-            update(&mut model, key(c));
+            update(&mut model, key(KeyCode::Char(c)));
         }
         let t = Instant::now();
-        update(&mut model, black_box(key('!')));
+        update(&mut model, black_box(key(KeyCode::Char('!'))));
         times.push(t.elapsed());
     }
     let worst = *times.iter().max().unwrap();
     println!(
         "\na key press (update, meter deferred): median {:.1} µs, worst {:.1} µs (target: under 1 ms)",
-        median(times).as_secs_f64() * 1e6,
+        median(&times) * 1e3,
         worst.as_secs_f64() * 1e6
     );
 }

@@ -22,73 +22,35 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use authtui::auth::{Cost, FakeClock, LogoutReason, Service};
-use authtui::store::{MemoryLog, MemoryStore};
-use authtui::tui::app::{Cmd, Context, Model, Msg, Outcome, SPINNER_FRAME, Screen, Welcome, update};
-use authtui::tui::screens::dashboard::TimeZone;
+use authtui::auth::{AuthError, Cost};
+use authtui::tui::app::{Model, Msg, Outcome, SPINNER_FRAME, Screen, update};
+use authtui::tui::testing::{GOOD, answer, context, ctrl, key, signed_in, submit_login, type_text};
 use authtui::tui::theme::Theme;
 use authtui::tui::view::view;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-const GOOD: &str = "correct horse battery staple";
 const SIZE: (u16, u16) = (80, 24);
 const TOO_SMALL: (u16, u16) = (40, 10);
 const THEME: Theme = Theme { color: true };
 
+/// At the default cost, so that no "tests only" note is drawn.
 fn model() -> Model {
     Model::new(
-        Context {
-            data_file: "/home/alice/.local/share/authtui/users.json".into(),
-            cost: Cost::new(12).unwrap(),
-            time_zone: TimeZone::Utc,
-            idle_timeout: Some(Duration::from_secs(15 * 60)),
-            peer: None,
-            clock: Instant::now,
-        },
+        context(
+            "/home/alice/.local/share/authtui/users.json",
+            Cost::new(12).unwrap(),
+        ),
         Instant::now(),
     )
 }
 
-fn key(code: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn ctrl(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
-}
-
-fn type_text(m: &mut Model, text: &str) {
-    for c in text.chars() {
-        update(m, key(KeyCode::Char(c)));
-    }
-}
-
-/// Log in with alice and `password` typed, Enter pressed: the model is busy, and the
-/// request's id is returned.
-fn submitted_login(password: &str) -> (Model, u64) {
-    let mut m = model();
-    type_text(&mut m, "alice");
-    update(&mut m, key(KeyCode::Enter));
-    type_text(&mut m, password);
-    let Some(Cmd::Login { id, .. }) = update(&mut m, key(KeyCode::Enter)) else {
-        panic!("no login command")
-    };
-    (m, id)
-}
-
 fn login_with_banner() -> Model {
-    let (mut m, id) = submitted_login("wrong password");
-    update(
-        &mut m,
-        Msg::Done {
-            id,
-            outcome: Outcome::LoggedIn(Err(authtui::auth::AuthError::InvalidCredentials)),
-            log_failures: Vec::new(),
-        },
-    );
+    let mut m = model();
+    let cmd = submit_login(&mut m, "wrong password");
+    answer(&mut m, cmd, Outcome::LoggedIn(Err(AuthError::InvalidCredentials)));
     assert!(m.banner.is_some());
     m
 }
@@ -107,7 +69,8 @@ fn signup_with_meter() -> Model {
 }
 
 fn busy() -> Model {
-    let (mut m, _) = submitted_login(GOOD);
+    let mut m = model();
+    submit_login(&mut m, GOOD);
     m.now += Duration::from_millis(170);
     update(&mut m, Msg::Tick);
     assert!(m.busy.is_some());
@@ -117,33 +80,7 @@ fn busy() -> Model {
 /// The Dashboard after a login a day after sign-up, with two failed attempts in between
 /// and the activity log's five newest events (as `tests/tui_snapshots.rs` builds it).
 fn dashboard() -> Model {
-    let clock = FakeClock::at_epoch();
-    let service = Service::new(MemoryStore::new(), Cost::new(4).unwrap())
-        .with_clock(clock.clone())
-        .with_log(MemoryLog::new());
-    let first = service.signup("alice", &GOOD.into()).unwrap();
-    clock.advance(chrono::Duration::minutes(7));
-    service.logout(&first, LogoutReason::User);
-    clock.advance(chrono::Duration::hours(26));
-    for _ in 0..2 {
-        clock.advance(chrono::Duration::seconds(41));
-        let _ = service.login("alice", &"not the password".into());
-    }
-    clock.advance(chrono::Duration::minutes(3));
-    let session = service.login("alice", &GOOD.into()).unwrap();
-    let events = service.recent_events("alice", 5).unwrap();
-
-    let (mut m, id) = submitted_login(GOOD);
-    update(
-        &mut m,
-        Msg::Done {
-            id,
-            outcome: Outcome::LoggedIn(Ok(Welcome { session, events })),
-            log_failures: Vec::new(),
-        },
-    );
-    assert!(matches!(m.screen, Screen::Dashboard(_)));
-    m
+    signed_in(model(), 2)
 }
 
 fn change_password() -> Model {

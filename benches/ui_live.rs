@@ -47,7 +47,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use portable_pty::{Child, CommandBuilder, MasterPty};
+
+#[path = "../tests/pty/spawn.rs"]
+mod spawn;
 
 const ROWS: u16 = 24;
 const COLS: u16 = 80;
@@ -296,12 +299,7 @@ struct Live {
 }
 
 fn pty_command(bin: &Path, dir: &Path) -> CommandBuilder {
-    let mut cmd = CommandBuilder::new(bin);
-    cmd.cwd(dir);
-    cmd.env("TERM", "xterm-256color");
-    cmd.env("HOME", dir);
-    cmd.env("XDG_DATA_HOME", dir);
-    cmd.env_remove("AUTHTUI_DATA_FILE");
+    let mut cmd = spawn::command(bin, dir);
     cmd.env_remove("AUTHTUI_BCRYPT_COST");
     cmd.env_remove("NO_COLOR");
     cmd
@@ -317,14 +315,12 @@ impl Live {
     }
 
     fn spawn(cmd: CommandBuilder, watch: &[&str]) -> Live {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: ROWS,
-                cols: COLS,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("open a pty");
+        let spawn::Opened {
+            master,
+            slave,
+            mut reader,
+            writer,
+        } = spawn::open(ROWS, COLS);
         let shared = Arc::new(Mutex::new(Shared {
             parser: vt100::Parser::new(ROWS, COLS, 0),
             raw: Vec::with_capacity(1 << 16),
@@ -337,8 +333,6 @@ impl Live {
                 })
                 .collect(),
         }));
-        let mut reader = pty.master.try_clone_reader().expect("pty reader");
-        let writer = pty.master.take_writer().expect("pty writer");
         {
             let shared = shared.clone();
             thread::spawn(move || {
@@ -360,12 +354,11 @@ impl Live {
             });
         }
         let spawned = Instant::now();
-        let child = pty.slave.spawn_command(cmd).expect("spawn authtui");
-        drop(pty.slave);
+        let child = spawn::start(slave, cmd);
         let pid = child.process_id().expect("child pid");
         Live {
             child: Mutex::new(child),
-            _master: pty.master,
+            _master: master,
             writer: Mutex::new(writer),
             shared,
             spawned,

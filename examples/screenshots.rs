@@ -10,93 +10,32 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use authtui::auth::{AuthError, Clock, Cost, FakeClock, LogoutReason, Service};
-use authtui::store::{MemoryLog, MemoryStore};
-use authtui::tui::app::{Cmd, Context, Model, Msg, Outcome, Welcome, update};
-use authtui::tui::screens::dashboard::TimeZone;
+use authtui::auth::{AuthError, Clock, Cost, FakeClock};
+use authtui::tui::app::{Model, Outcome, update};
+use authtui::tui::testing::{GOOD, answer, context, ctrl, key, signed_in, submit_login, type_text};
 use authtui::tui::theme::Theme;
 use authtui::tui::view::view;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 
-const GOOD: &str = "correct horse battery staple";
 const SIZE: (u16, u16) = (80, 24);
 
+/// The app as a person runs it: the default data file, the default cost.
 fn model() -> Model {
     Model::new(
-        Context {
-            data_file: "~/.local/share/authtui/users.json".into(),
-            cost: Cost::DEFAULT,
-            time_zone: TimeZone::Utc,
-            idle_timeout: Some(Duration::from_secs(15 * 60)),
-            peer: None,
-            clock: Instant::now,
-        },
+        context("~/.local/share/authtui/users.json", Cost::DEFAULT),
         Instant::now(),
     )
 }
 
-fn key(m: &mut Model, code: KeyCode) -> Option<Cmd> {
-    update(m, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
-
-fn ctrl(m: &mut Model, c: char) {
-    update(
-        m,
-        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)),
-    );
-}
-
-fn type_text(m: &mut Model, text: &str) {
-    for c in text.chars() {
-        key(m, KeyCode::Char(c));
-    }
-}
-
-fn answer(m: &mut Model, cmd: Option<Cmd>, outcome: Outcome) {
-    let id = match cmd {
-        Some(Cmd::Login { id, .. } | Cmd::Signup { id, .. } | Cmd::ChangePassword { id, .. }) => id,
-        _ => panic!("no request to answer"),
-    };
-    update(
-        m,
-        Msg::Done {
-            id,
-            outcome,
-            log_failures: Vec::new(),
-        },
-    );
-}
-
 /// alice signed up yesterday, two failed logins since, now logged in through Log in.
 fn dashboard() -> Model {
-    let clock = FakeClock::at_epoch();
-    let service = Service::new(MemoryStore::new(), Cost::new(4).unwrap())
-        .with_clock(clock.clone())
-        .with_log(MemoryLog::new());
-    let first = service.signup("alice", &GOOD.into()).unwrap();
-    clock.advance(chrono::Duration::minutes(7));
-    service.logout(&first, LogoutReason::User);
-    clock.advance(chrono::Duration::hours(26));
-    for _ in 0..2 {
-        clock.advance(chrono::Duration::seconds(41));
-        let _ = service.login("alice", &"not the password".into());
-    }
-    clock.advance(chrono::Duration::minutes(3));
-    let session = service.login("alice", &GOOD.into()).unwrap();
-    let events = service.recent_events("alice", 5).unwrap();
-    let mut m = model();
-    type_text(&mut m, "alice");
-    key(&mut m, KeyCode::Enter);
-    type_text(&mut m, GOOD);
-    let cmd = key(&mut m, KeyCode::Enter);
-    answer(&mut m, cmd, Outcome::LoggedIn(Ok(Welcome { session, events })));
-    m
+    signed_in(model(), 2)
 }
 
 fn screens() -> Vec<(&'static str, Model)> {
@@ -105,21 +44,21 @@ fn screens() -> Vec<(&'static str, Model)> {
     shots.push(("login", model()));
 
     let mut signup = model();
-    ctrl(&mut signup, 'n');
+    update(&mut signup, ctrl('n'));
     type_text(&mut signup, "alice");
-    key(&mut signup, KeyCode::Tab);
+    update(&mut signup, key(KeyCode::Tab));
     type_text(&mut signup, "violet marmot sings");
-    key(&mut signup, KeyCode::Tab);
+    update(&mut signup, key(KeyCode::Tab));
     type_text(&mut signup, "violet marmot sings");
     signup.settle();
     shots.push(("signup", signup));
 
     let mut weak = model();
-    ctrl(&mut weak, 'n');
+    update(&mut weak, ctrl('n'));
     type_text(&mut weak, "alice");
-    key(&mut weak, KeyCode::Tab);
+    update(&mut weak, key(KeyCode::Tab));
     type_text(&mut weak, "sunshine1985");
-    key(&mut weak, KeyCode::Tab);
+    update(&mut weak, key(KeyCode::Tab));
     type_text(&mut weak, "sunshine198");
     weak.settle();
     shots.push(("signup-weak", weak));
@@ -127,10 +66,7 @@ fn screens() -> Vec<(&'static str, Model)> {
     shots.push(("dashboard", dashboard()));
 
     let mut locked = model();
-    type_text(&mut locked, "alice");
-    key(&mut locked, KeyCode::Enter);
-    type_text(&mut locked, "wrong password");
-    let cmd = key(&mut locked, KeyCode::Enter);
+    let cmd = submit_login(&mut locked, "wrong password");
     let now = FakeClock::at_epoch().now();
     let until = Some(now + chrono::Duration::seconds(27));
     answer(
@@ -143,16 +79,16 @@ fn screens() -> Vec<(&'static str, Model)> {
     let mut change = dashboard();
     type_text(&mut change, "p");
     type_text(&mut change, GOOD);
-    key(&mut change, KeyCode::Tab);
+    update(&mut change, key(KeyCode::Tab));
     type_text(&mut change, "quartz violet marmot");
-    ctrl(&mut change, 'r');
+    update(&mut change, ctrl('r'));
     change.settle();
     shots.push(("change-password", change));
 
     let mut delete = dashboard();
     type_text(&mut delete, "d");
     type_text(&mut delete, GOOD);
-    key(&mut delete, KeyCode::Tab);
+    update(&mut delete, key(KeyCode::Tab));
     shots.push(("delete-account", delete));
 
     let mut help = dashboard();

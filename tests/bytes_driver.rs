@@ -52,15 +52,7 @@ fn driver(pool: &Pool) -> BytesDriver<TestBackend> {
 }
 
 fn screen(d: &BytesDriver<TestBackend>) -> String {
-    let buffer = d.terminal().backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        for x in 0..buffer.area.width {
-            out.push_str(buffer[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    authtui::tui::testing::text(d.terminal().backend().buffer())
 }
 
 fn username(d: &BytesDriver<TestBackend>) -> &str {

@@ -177,10 +177,10 @@ fn idle_timeout_returns_to_log_in_by_itself() {
         .start();
     log_in(&mut app, "carol", PW);
     wait_dashboard(&app, "carol");
-    app.wait_for("idle sign-out after 2 s");
+    app.wait_for("idle log-out after 2 s");
 
     // Touch nothing: the app signs out by itself.
-    app.wait_for("Signed out after 2 s of inactivity");
+    app.wait_for("Logged out after 2 s of inactivity");
     app.wait_for("Create an account");
     assert!(
         !app.screen().contains("signed in as"),

@@ -592,15 +592,7 @@ fn the_app_busy_line_shows_the_lock_wait_then_the_error() {
         terminal
             .draw(|f| authtui::tui::view::view(model, f, &theme))
             .unwrap();
-        let buffer = terminal.backend().buffer().clone();
-        let mut out = String::new();
-        for y in 0..buffer.area.height {
-            for x in 0..buffer.area.width {
-                out.push_str(buffer[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        out
+        authtui::tui::testing::text(terminal.backend().buffer())
     }
     let key = |code| Msg::Key(KeyEvent::new(code, KeyModifiers::NONE));
 

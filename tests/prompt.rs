@@ -11,8 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use portable_pty::{Child, MasterPty};
 use tempfile::TempDir;
+
+#[path = "pty/spawn.rs"]
+mod spawn;
 
 const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -28,26 +31,18 @@ impl Prompt {
     /// Starts `authtui user add alice` (or `args`) in a fresh pty and waits for `want`.
     fn start(args: &[&str], want: &str) -> Prompt {
         let dir = tempfile::tempdir().expect("temp dir");
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: 24,
-                cols: 80,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("open a pty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_authtui"));
+        let mut cmd = spawn::command(env!("CARGO_BIN_EXE_authtui"), dir.path());
         cmd.arg("--data-file");
         cmd.arg(dir.path().join("users.json"));
         cmd.args(["--cost", "4"]);
         cmd.args(args);
-        cmd.cwd(dir.path());
-        cmd.env("HOME", dir.path());
-        cmd.env_remove("AUTHTUI_DATA_FILE");
-        let child = pty.slave.spawn_command(cmd).expect("spawn authtui");
-        drop(pty.slave);
+        let spawn::Spawned {
+            child,
+            master,
+            mut reader,
+            writer,
+        } = spawn::spawn(cmd, 24, 80);
         let output = Arc::new(Mutex::new(Vec::new()));
-        let mut reader = pty.master.try_clone_reader().expect("reader");
         {
             let output = output.clone();
             thread::spawn(move || {
@@ -60,11 +55,10 @@ impl Prompt {
                 }
             });
         }
-        let writer = pty.master.take_writer().expect("writer");
         let prompt = Prompt {
             _dir: dir,
             child,
-            master: pty.master,
+            master,
             writer,
             output,
         };

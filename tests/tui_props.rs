@@ -79,15 +79,7 @@ fn password_focused(m: &Model) -> bool {
 }
 
 fn screen_text(terminal: &Terminal<TestBackend>) -> String {
-    let buffer = terminal.backend().buffer();
-    let mut text = String::new();
-    for y in 0..buffer.area.height {
-        for x in 0..buffer.area.width {
-            text.push_str(buffer[(x, y)].symbol());
-        }
-        text.push('\n');
-    }
-    text
+    authtui::tui::testing::text(terminal.backend().buffer())
 }
 
 /// Feeds a message to the app, doing any command it asks for as the worker would.

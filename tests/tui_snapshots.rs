@@ -1,53 +1,21 @@
 //! Every screen drawn on ratatui's TestBackend, at 80x24 and at a small size.
 
 use authtui::auth::{AuthError, Clock, Cost, FakeClock, Password, Service, Session, policy};
-use authtui::store::{MemoryLog, MemoryStore};
-use authtui::tui::app::{Cmd, Context, Model, Msg, Outcome, Screen, Welcome, update};
-use authtui::tui::screens::dashboard::{Dashboard, TimeZone};
+use authtui::store::MemoryStore;
+use authtui::tui::app::{Cmd, Model, Msg, Outcome, Screen, update};
+use authtui::tui::screens::dashboard::Dashboard;
+use authtui::tui::testing::{GOOD, ctrl, key, model, signed_in, submit_login, type_text};
 use authtui::tui::theme::Theme;
-use authtui::tui::view::view;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use authtui::tui::view::{min_size_of, view};
+use crossterm::event::KeyCode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use std::time::{Duration, Instant};
-
-const GOOD: &str = "correct horse battery staple";
-const SMALL: (u16, u16) = (56, 20);
-/// The Dashboard (and the screens over it) need 23 rows: its smallest size.
-const DASHBOARD_SMALL: (u16, u16) = (50, 23);
-
-fn model() -> Model {
-    Model::new(
-        Context {
-            data_file: "/home/alice/.local/share/authtui/users.json".into(),
-            cost: Cost::new(4).unwrap(),
-            time_zone: TimeZone::Utc,
-            idle_timeout: Some(Duration::from_secs(15 * 60)),
-            peer: None,
-            clock: Instant::now,
-        },
-        Instant::now(),
-    )
-}
+use std::time::Duration;
 
 fn draw(model: &Model, (w, h): (u16, u16)) -> TestBackend {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     terminal.draw(|f| view(model, f, &Theme { color: true })).unwrap();
     terminal.backend().clone()
-}
-
-fn key(code: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn ctrl(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
-}
-
-fn type_text(m: &mut Model, text: &str) {
-    for c in text.chars() {
-        update(m, key(KeyCode::Char(c)));
-    }
 }
 
 /// A session whose facts are fixed: created on day one, previous login a day before
@@ -63,86 +31,37 @@ fn session(failures: u32) -> Session {
     service.login("alice", &GOOD.into()).unwrap()
 }
 
+/// The screen at 80x24 and at the smallest size it is drawn at (not "too small").
 fn both_sizes(name: &str, model: &Model) {
-    sizes(name, model, SMALL);
-}
-
-fn sizes(name: &str, model: &Model, small: (u16, u16)) {
+    let small = min_size_of(model);
     insta::assert_snapshot!(format!("{name}_80x24"), draw(model, (80, 24)));
     insta::assert_snapshot!(format!("{name}_small"), draw(model, small));
+    let (w, h) = small;
+    for smaller in [(w - 1, h), (w, h - 1)] {
+        assert!(
+            text(model, smaller).contains("Terminal too small"),
+            "{name} fits in {smaller:?}, below its minimum {small:?}"
+        );
+    }
 }
 
 /// The text of a drawn screen, for asserts on what a snapshot must show.
 fn text(model: &Model, size: (u16, u16)) -> String {
     let backend = draw(model, size);
-    let buffer = backend.buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        for x in 0..buffer.area.width {
-            out.push_str(buffer[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    authtui::tui::testing::text(backend.buffer())
 }
 
 /// Log in as alice with a wrong password, the worker answering `error`.
 fn login_refused(error: AuthError) -> Model {
     let mut m = model();
-    type_text(&mut m, "alice");
-    update(&mut m, key(KeyCode::Enter));
-    type_text(&mut m, "wrong password");
-    let Some(Cmd::Login { id, .. }) = update(&mut m, key(KeyCode::Enter)) else {
-        panic!("no login command")
-    };
-    update(
-        &mut m,
-        Msg::Done {
-            id,
-            outcome: Outcome::LoggedIn(Err(error)),
-            log_failures: Vec::new(),
-        },
-    );
+    let cmd = submit_login(&mut m, "wrong password");
+    authtui::tui::testing::answer(&mut m, cmd, Outcome::LoggedIn(Err(error)));
     m
 }
 
-/// Signs alice up on a service with a fake clock and a real activity log, logs her out,
-/// then (a day later) fails `failures` logins and logs in: the Dashboard she then sees,
-/// reached through Log in.
+/// Alice's Dashboard, reached through Log in, after `failures` failed logins.
 fn dashboard_with_activity(failures: u32) -> Model {
-    let clock = FakeClock::at_epoch();
-    let service = Service::new(MemoryStore::new(), Cost::new(4).unwrap())
-        .with_clock(clock.clone())
-        .with_log(MemoryLog::new());
-    let first = service.signup("alice", &GOOD.into()).unwrap();
-    clock.advance(chrono::Duration::minutes(7));
-    service.logout(&first, authtui::auth::LogoutReason::User);
-    clock.advance(chrono::Duration::hours(26));
-    for _ in 0..failures {
-        clock.advance(chrono::Duration::seconds(41));
-        let _ = service.login("alice", &"not the password".into());
-    }
-    clock.advance(chrono::Duration::minutes(3));
-    let session = service.login("alice", &GOOD.into()).unwrap();
-    let events = service.recent_events("alice", 5).unwrap();
-
-    let mut m = model();
-    type_text(&mut m, "alice");
-    update(&mut m, key(KeyCode::Enter));
-    type_text(&mut m, GOOD);
-    let Some(Cmd::Login { id, .. }) = update(&mut m, key(KeyCode::Enter)) else {
-        panic!("no login command")
-    };
-    update(
-        &mut m,
-        Msg::Done {
-            id,
-            outcome: Outcome::LoggedIn(Ok(Welcome { session, events })),
-            log_failures: Vec::new(),
-        },
-    );
-    assert!(matches!(m.screen, Screen::Dashboard(_)));
-    m
+    signed_in(model(), failures)
 }
 
 /// The Sign up screen with alice's name and `password` typed, the meter settled.
@@ -163,31 +82,14 @@ fn login_empty() {
 
 #[test]
 fn login_with_error_banner() {
-    let mut m = model();
-    type_text(&mut m, "alice");
-    update(&mut m, key(KeyCode::Enter));
-    type_text(&mut m, "wrong password");
-    let Some(authtui::tui::app::Cmd::Login { id, .. }) = update(&mut m, key(KeyCode::Enter)) else {
-        panic!("no login command")
-    };
-    update(
-        &mut m,
-        Msg::Done {
-            id,
-            outcome: Outcome::LoggedIn(Err(authtui::auth::AuthError::InvalidCredentials)),
-            log_failures: Vec::new(),
-        },
-    );
+    let m = login_refused(AuthError::InvalidCredentials);
     both_sizes("login_error", &m);
 }
 
 #[test]
 fn signup_with_field_errors() {
     let mut m = model();
-    update(
-        &mut m,
-        Msg::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL)),
-    );
+    update(&mut m, ctrl('n'));
     type_text(&mut m, "1bob");
     update(&mut m, key(KeyCode::Enter));
     type_text(&mut m, "short");
@@ -198,12 +100,23 @@ fn signup_with_field_errors() {
 }
 
 #[test]
+fn long_field_errors_wrap() {
+    let mut m = model();
+    update(&mut m, ctrl('n'));
+    type_text(&mut m, "zoë");
+    update(&mut m, key(KeyCode::Enter));
+    update(&mut m, key(KeyCode::Enter));
+    update(&mut m, key(KeyCode::Enter));
+    let small = min_size_of(&m);
+    let shown = text(&m, small);
+    assert!(shown.contains("(not 'ë')"), "cut:\n{shown}");
+    both_sizes("signup_long_error", &m);
+}
+
+#[test]
 fn busy_spinner() {
     let mut m = model();
-    type_text(&mut m, "alice");
-    update(&mut m, key(KeyCode::Enter));
-    type_text(&mut m, GOOD);
-    update(&mut m, key(KeyCode::Enter));
+    submit_login(&mut m, GOOD);
     m.now += Duration::from_millis(170);
     update(&mut m, Msg::Tick);
     assert!(m.busy.is_some());
@@ -301,14 +214,14 @@ fn locked_until_unlocked() {
 fn dashboard_activity_without_failures() {
     let m = dashboard_with_activity(0);
     assert!(!text(&m, (80, 24)).contains("failed login attempt"));
-    sizes("dashboard_activity", &m, DASHBOARD_SMALL);
+    both_sizes("dashboard_activity", &m);
 }
 
 #[test]
 fn dashboard_activity_with_failures() {
     let m = dashboard_with_activity(2);
     assert!(text(&m, (80, 24)).contains("There were 2 failed login attempts since your last login."));
-    sizes("dashboard_activity_failures", &m, DASHBOARD_SMALL);
+    both_sizes("dashboard_activity_failures", &m);
 }
 
 #[test]
@@ -367,10 +280,15 @@ fn help_overlay() {
     assert!(m.help);
     both_sizes("help_login", &m);
 
+    // Where the screen fits but its help does not, the message says so.
+    let (w, h) = authtui::tui::view::min_size(&m.screen);
+    let shown = text(&m, (w, h));
+    assert!(shown.contains("too small for the help"), "{shown}");
+
     let mut m = dashboard_with_activity(0);
     update(&mut m, key(KeyCode::Char('?')));
     assert!(m.help);
-    sizes("help_dashboard", &m, DASHBOARD_SMALL);
+    both_sizes("help_dashboard", &m);
 }
 
 #[test]
@@ -387,16 +305,38 @@ fn every_screen_draws_at_every_size_down_to_1x1() {
     dash.screen = Screen::Dashboard(Dashboard::new(session(1), Vec::new()));
     screens.push(dash);
     let mut signup = model();
-    update(
-        &mut signup,
-        Msg::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL)),
-    );
+    update(&mut signup, ctrl('n'));
     screens.push(signup);
     for m in &screens {
         for w in 1..=90 {
             for h in [1, 2, 5, 10, 16, 17, 18, 19, 20, 24, 40] {
                 draw(m, (w, h));
             }
+        }
+    }
+}
+
+#[test]
+fn the_footer_keeps_help_at_every_width() {
+    let mut screens = vec![model(), dashboard_with_activity(0)];
+    let mut signup = model();
+    update(&mut signup, ctrl('n'));
+    screens.push(signup);
+    for k in ['p', 'd'] {
+        let mut m = dashboard_with_activity(0);
+        update(&mut m, key(KeyCode::Char(k)));
+        screens.push(m);
+    }
+    for m in &screens {
+        let (min_w, min_h) = min_size_of(m);
+        for w in min_w..=100 {
+            let shown = text(m, (w, min_h.max(24)));
+            let footer = shown.lines().last().unwrap();
+            assert!(
+                footer.trim_end().ends_with("F1 help"),
+                "{} at {w}: {footer:?}",
+                m.screen.title()
+            );
         }
     }
 }

@@ -15,8 +15,10 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
-use crate::store::{Change, Claim, Event, EventKind, EventLog, StoreError, UserRecord, UserStore};
+use crate::store::{Change, Claim, EventLog, StoreError, UserRecord, UserStore};
 
+/// The activity log's entries, for the layers above (the app, the commands).
+pub use crate::store::{Event, EventKind};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use hashing::{Bcrypt, Cost, HashError, Hasher};
 pub use password::Password;

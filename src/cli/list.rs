@@ -5,9 +5,9 @@ use std::io::{self, Write};
 use chrono::{DateTime, Local, Utc};
 use serde::Serialize;
 
+use crate::auth::Event;
 use crate::auth::{Account, LockState};
 use crate::printable;
-use crate::store::Event;
 
 fn local(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(

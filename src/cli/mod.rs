@@ -40,8 +40,9 @@ pub struct Cli {
     #[arg(long, global = true, env = "AUTHTUI_BCRYPT_COST", value_name = "N", default_value_t = Cost::DEFAULT)]
     pub cost: Cost,
 
-    /// Sign out of the app after this long without a key: 90s, 15m, 1h; 0 never
-    #[arg(long, global = true, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    /// Log out of the app after this long without a key: 90s, 15m, 1h; 0 never (the app
+    /// only: not an option of the commands)
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
     pub idle_timeout: Duration,
 
     /// Give up on a change after waiting this long for another process's lock: 30s, 2m;

@@ -12,68 +12,79 @@ use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
-use super::screens::change_password::{self, ChangePasswordAction, ChangePasswordScreen};
-use super::screens::dashboard::{Dashboard, DashboardAction, TimeZone};
-use super::screens::delete_account::{self, DeleteAccountScreen, DeleteAction};
-use super::screens::form_rects;
-use super::screens::login::{self, LoginAction, LoginScreen};
-use super::screens::signup::{self, SignupAction, SignupScreen};
+use super::present::{self, TimeZone};
+use super::screens::change_password::ChangePassword;
+use super::screens::dashboard::Dashboard;
+use super::screens::delete_account::DeleteAccount;
+use super::screens::login::Login;
+use super::screens::signup::Signup;
+use super::screens::{Action, Page, Request, form_rects};
 use super::view;
 use zeroize::Zeroize;
 
-use crate::auth::{AuthError, Cost, LogoutReason, Password, Session, format_wait};
-use crate::store::Event;
+use crate::auth::{AuthError, Cost, Event, LogoutReason, Password, Session};
 
 /// How often the spinner turns while a request runs.
 pub const SPINNER_FRAME: Duration = Duration::from_millis(80);
 
+/// The screen shown. Each is one file in `screens/`, and the app reaches it through
+/// [`Page`]: a new screen is its file, its variant here, its line in `as_page!`, and (if
+/// it is opened over the Dashboard) its line in `into_dashboard`.
 pub enum Screen {
-    Login(LoginScreen),
-    Signup(SignupScreen),
+    Login(Login),
+    Signup(Signup),
     Dashboard(Dashboard),
-    ChangePassword(ChangePasswordScreen),
-    DeleteAccount(DeleteAccountScreen),
+    ChangePassword(ChangePassword),
+    DeleteAccount(DeleteAccount),
+}
+
+/// Every screen as a [`Page`]: the one match of all the variants.
+macro_rules! as_page {
+    ($screen:expr) => {
+        match $screen {
+            Screen::Login(s) => s,
+            Screen::Signup(s) => s,
+            Screen::Dashboard(s) => s,
+            Screen::ChangePassword(s) => s,
+            Screen::DeleteAccount(s) => s,
+        }
+    };
 }
 
 impl Screen {
-    pub fn title(&self) -> &'static str {
-        match self {
-            Screen::Login(_) => LoginScreen::TITLE,
-            Screen::Signup(_) => SignupScreen::TITLE,
-            Screen::Dashboard(_) => Dashboard::TITLE,
-            Screen::ChangePassword(_) => ChangePasswordScreen::TITLE,
-            Screen::DeleteAccount(_) => DeleteAccountScreen::TITLE,
-        }
+    pub fn page(&self) -> &dyn Page {
+        as_page!(self)
     }
 
-    /// The session of a signed-in screen.
-    pub fn session(&self) -> Option<&Arc<Session>> {
+    pub fn page_mut(&mut self) -> &mut dyn Page {
+        as_page!(self)
+    }
+
+    /// The Dashboard a signed-in screen is or returns to, moved out.
+    fn into_dashboard(self) -> Option<Dashboard> {
         match self {
-            Screen::Dashboard(d) => Some(&d.session),
-            Screen::ChangePassword(s) => Some(&s.dashboard.session),
-            Screen::DeleteAccount(s) => Some(&s.dashboard.session),
+            Screen::Dashboard(d) => Some(d),
+            Screen::ChangePassword(s) => Some(s.dashboard),
+            Screen::DeleteAccount(s) => Some(s.dashboard),
             Screen::Login(_) | Screen::Signup(_) => None,
         }
     }
 
+    pub fn title(&self) -> &'static str {
+        self.page().title()
+    }
+
+    /// The session of a signed-in screen.
+    pub fn session(&self) -> Option<&Arc<Session>> {
+        self.page().dashboard().map(|d| &d.session)
+    }
+
     pub fn form(&self) -> Option<&super::form::Form> {
-        match self {
-            Screen::Login(s) => Some(&s.form),
-            Screen::Signup(s) => Some(&s.form),
-            Screen::ChangePassword(s) => Some(&s.form),
-            Screen::DeleteAccount(s) => Some(&s.form),
-            Screen::Dashboard(_) => None,
-        }
+        self.page().form()
     }
 
     fn form_mut(&mut self) -> Option<&mut super::form::Form> {
-        match self {
-            Screen::Login(s) => Some(&mut s.form),
-            Screen::Signup(s) => Some(&mut s.form),
-            Screen::ChangePassword(s) => Some(&mut s.form),
-            Screen::DeleteAccount(s) => Some(&mut s.form),
-            Screen::Dashboard(_) => None,
-        }
+        self.page_mut().form_mut()
     }
 }
 
@@ -118,19 +129,31 @@ impl Banner {
     /// What the banner says at `now`.
     pub fn text_at(&self, now: Instant) -> String {
         match self.retry_at {
-            Some(at) => format!(
-                "Too many failed attempts. Try again in {}",
-                format_wait(secs_until(now, at).max(1))
-            ),
+            Some(at) => present::lock_countdown(present::secs_until(now, at)),
             None => self.text.clone(),
         }
     }
-}
 
-/// Whole seconds until `at`, rounded up.
-fn secs_until(now: Instant, at: Instant) -> i64 {
-    let left = at.saturating_duration_since(now);
-    left.as_secs() as i64 + i64::from(left.subsec_nanos() > 0)
+    /// The banner for a refused password: a lock counts down to its end.
+    pub fn refused(e: &AuthError, now: Instant) -> Banner {
+        match e {
+            AuthError::Locked {
+                until: Some(until),
+                now: then,
+            } => {
+                let left = (*until - *then).to_std().unwrap_or_default();
+                match now.checked_add(left) {
+                    Some(at) => Banner {
+                        retry_at: Some(at),
+                        ..Banner::error("")
+                    },
+                    // Beyond what the clock can count down to: say so without a countdown.
+                    None => Banner::error(e.to_string()),
+                }
+            }
+            other => Banner::error(other.to_string()),
+        }
+    }
 }
 
 /// A request in flight on the worker thread.
@@ -155,7 +178,7 @@ pub struct Context {
     pub data_file: String,
     pub cost: Cost,
     pub time_zone: TimeZone,
-    /// Sign out after this long without a key on a signed-in screen; `None`: never.
+    /// Log out after this long without a key on a signed-in screen; `None`: never.
     pub idle_timeout: Option<Duration>,
     /// Where the session's user is (a remote address); `None`: the local terminal.
     pub peer: Option<String>,
@@ -268,7 +291,7 @@ pub const BUSY: &str = "The server is busy: try again in a moment";
 impl Model {
     pub fn new(context: Context, now: Instant) -> Model {
         Model {
-            screen: Screen::Login(LoginScreen::new()),
+            screen: Screen::Login(Login::default()),
             banner: None,
             busy: None,
             context,
@@ -281,17 +304,58 @@ impl Model {
         }
     }
 
-    fn start(&mut self, label: &'static str) -> u64 {
+    /// Asks the screen for the request its form holds, and shows it running; or shows
+    /// what is wrong with the form.
+    fn submit(&mut self) -> Option<Cmd> {
         let id = self.next_id;
-        self.next_id += 1;
-        self.busy = Some(Busy {
-            id,
-            label,
-            since: self.now,
-            notice: None,
-        });
-        self.banner = None;
-        id
+        match self.screen.page_mut().submit(id) {
+            Ok(Request { label, cmd }) => {
+                self.next_id += 1;
+                self.busy = Some(Busy {
+                    id,
+                    label,
+                    since: self.now,
+                    notice: None,
+                });
+                self.banner = None;
+                Some(cmd)
+            }
+            Err(banner) => {
+                self.banner = Some(banner);
+                None
+            }
+        }
+    }
+
+    /// Does what a screen's key or result asks.
+    fn act(&mut self, action: Action) -> Option<Cmd> {
+        match action {
+            Action::None => None,
+            Action::Submit => self.submit(),
+            Action::Banner(banner) => {
+                self.banner = Some(banner);
+                None
+            }
+            Action::Show(screen, banner) => {
+                self.go_to(*screen, banner);
+                None
+            }
+            Action::Open(make, banner) => {
+                // Only a signed-in screen opens one over its Dashboard.
+                self.screen.session()?;
+                let placeholder = Screen::Login(Login::default());
+                let screen = std::mem::replace(&mut self.screen, placeholder);
+                if let Some(dashboard) = screen.into_dashboard() {
+                    self.go_to(make(dashboard), banner);
+                }
+                None
+            }
+            Action::LogOut => log_out(self, LogoutReason::User, Some(Banner::info("Logged out"))),
+            Action::Quit => {
+                self.quit = true;
+                log_out(self, LogoutReason::User, None)
+            }
+        }
     }
 
     fn go_to(&mut self, screen: Screen, banner: Option<Banner>) {
@@ -304,11 +368,7 @@ impl Model {
     /// Does the work put off while keys arrive (the strength meter), so that a key press
     /// costs microseconds. The loop calls this when no input is waiting; so do tests.
     pub fn settle(&mut self) {
-        match &mut self.screen {
-            Screen::Signup(s) => s.settle(),
-            Screen::ChangePassword(s) => s.settle(),
-            _ => {}
-        }
+        self.screen.page_mut().settle();
     }
 
     /// When idle time-out ends the session, if it applies now.
@@ -329,7 +389,7 @@ impl Model {
         let countdown = self.banner.as_ref().and_then(|b| b.retry_at).map(|at| {
             // The shown number is the seconds left rounded up; it next changes a whole
             // number of seconds before `at`.
-            let shown = secs_until(self.now, at);
+            let shown = present::secs_until(self.now, at);
             at.checked_sub(Duration::from_secs((shown - 1).max(0) as u64))
                 .unwrap_or(at)
         });
@@ -371,15 +431,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Option<Cmd> {
         Msg::Paste(mut text) => {
             model.last_input = model.now;
             if model.busy.is_none() && !model.help {
-                match &mut model.screen {
-                    Screen::Signup(s) => s.paste(&text),
-                    Screen::ChangePassword(s) => s.paste(&text),
-                    other => {
-                        if let Some(form) = other.form_mut() {
-                            form.paste(&text);
-                        }
-                    }
-                }
+                model.screen.page_mut().paste(&text);
             }
             // The pasted text may be a password: its only copy is wiped here.
             text.zeroize();
@@ -408,8 +460,8 @@ fn tick(model: &mut Model) -> Option<Cmd> {
         && let Some(deadline) = model.idle_deadline()
         && model.now >= deadline
     {
-        let after = format_wait(model.context.idle_timeout.unwrap_or_default().as_secs() as i64);
-        let banner = Banner::info(format!("Signed out after {after} of inactivity"));
+        let after = present::wait(model.context.idle_timeout.unwrap_or_default());
+        let banner = Banner::info(format!("Logged out after {after} of inactivity"));
         return log_out(model, LogoutReason::Idle, Some(banner));
     }
     None
@@ -458,62 +510,8 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Option<Cmd> {
         model.help = true;
         return None;
     }
-    match &mut model.screen {
-        Screen::Login(screen) => match screen.on_key(key) {
-            LoginAction::None => None,
-            LoginAction::Quit => {
-                model.quit = true;
-                None
-            }
-            LoginAction::OpenSignup => {
-                model.go_to(Screen::Signup(SignupScreen::new()), None);
-                None
-            }
-            LoginAction::Submit => submit_login(model),
-        },
-        Screen::Signup(screen) => match screen.on_key(key) {
-            SignupAction::None => None,
-            SignupAction::Back => {
-                model.go_to(Screen::Login(LoginScreen::new()), None);
-                None
-            }
-            SignupAction::Submit => submit_signup(model),
-        },
-        Screen::Dashboard(dashboard) => match dashboard.on_key(key) {
-            DashboardAction::None => None,
-            DashboardAction::LogOut => log_out(model, LogoutReason::User, Some(Banner::info("Logged out"))),
-            DashboardAction::LogOutAndQuit => {
-                model.quit = true;
-                log_out(model, LogoutReason::User, None)
-            }
-            DashboardAction::ChangePassword => {
-                let dashboard = take_dashboard(model);
-                model.go_to(Screen::ChangePassword(ChangePasswordScreen::new(dashboard)), None);
-                None
-            }
-            DashboardAction::DeleteAccount => {
-                let dashboard = take_dashboard(model);
-                model.go_to(Screen::DeleteAccount(DeleteAccountScreen::new(dashboard)), None);
-                None
-            }
-        },
-        Screen::ChangePassword(screen) => match screen.on_key(key) {
-            ChangePasswordAction::None => None,
-            ChangePasswordAction::Cancel => {
-                back_to_dashboard(model, None);
-                None
-            }
-            ChangePasswordAction::Submit => submit_change_password(model),
-        },
-        Screen::DeleteAccount(screen) => match screen.on_key(key) {
-            DeleteAction::None => None,
-            DeleteAction::Cancel => {
-                back_to_dashboard(model, None);
-                None
-            }
-            DeleteAction::Submit => submit_delete(model),
-        },
-    }
+    let action = model.screen.page_mut().on_key(key);
+    model.act(action)
 }
 
 /// A click focuses a field or presses a button.
@@ -530,7 +528,7 @@ fn on_mouse(model: &mut Model, mouse: MouseEvent) -> Option<Cmd> {
     let rects = form_rects(card, form);
     let hit = |r: &ratatui::layout::Rect| r.contains(ratatui::layout::Position::new(mouse.column, mouse.row));
     if let Some(field) = rects.fields.iter().position(hit) {
-        model.screen.form_mut()?.focus_field(field);
+        model.screen.form_mut()?.set_focus(field);
         return None;
     }
     let button = rects.buttons.iter().position(hit)?;
@@ -540,105 +538,10 @@ fn on_mouse(model: &mut Model, mouse: MouseEvent) -> Option<Cmd> {
     on_key(model, KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))
 }
 
-fn take_dashboard(model: &mut Model) -> Dashboard {
-    match std::mem::replace(&mut model.screen, Screen::Login(LoginScreen::new())) {
-        Screen::Dashboard(d) => d,
-        Screen::ChangePassword(s) => s.dashboard,
-        Screen::DeleteAccount(s) => s.dashboard,
-        _ => unreachable!("take_dashboard is called on signed-in screens only"),
-    }
-}
-
-fn back_to_dashboard(model: &mut Model, banner: Option<Banner>) {
-    let dashboard = take_dashboard(model);
-    model.go_to(Screen::Dashboard(dashboard), banner);
-}
-
-fn submit_login(model: &mut Model) -> Option<Cmd> {
-    let Screen::Login(screen) = &mut model.screen else {
-        return None;
-    };
-    let problem = if screen.username().trim().is_empty() {
-        Some(("Enter your username", login::USERNAME))
-    } else if screen.form.field(login::PASSWORD).is_empty() {
-        Some(("Enter your password", login::PASSWORD))
-    } else {
-        None
-    };
-    if let Some((text, field)) = problem {
-        screen.form.focus_field(field);
-        model.banner = Some(Banner::error(text));
-        return None;
-    }
-    let username = screen.username().trim().to_owned();
-    let password = screen.take_password();
-    let id = model.start("Logging in");
-    Some(Cmd::Login {
-        id,
-        username,
-        password,
-    })
-}
-
-fn submit_signup(model: &mut Model) -> Option<Cmd> {
-    let Screen::Signup(screen) = &mut model.screen else {
-        return None;
-    };
-    if let Some(first) = screen.validate() {
-        model.banner = Some(Banner::error(first));
-        return None;
-    }
-    let username = screen.username().trim().to_owned();
-    let password = screen.take_password();
-    let id = model.start("Creating account");
-    Some(Cmd::Signup {
-        id,
-        username,
-        password,
-    })
-}
-
-fn submit_change_password(model: &mut Model) -> Option<Cmd> {
-    let Screen::ChangePassword(screen) = &mut model.screen else {
-        return None;
-    };
-    if let Some(first) = screen.validate() {
-        model.banner = Some(Banner::error(first));
-        return None;
-    }
-    let (current, new) = screen.take_passwords();
-    let session = Arc::clone(&screen.dashboard.session);
-    let id = model.start("Changing password");
-    Some(Cmd::ChangePassword {
-        id,
-        session,
-        current,
-        new,
-    })
-}
-
-fn submit_delete(model: &mut Model) -> Option<Cmd> {
-    let Screen::DeleteAccount(screen) = &mut model.screen else {
-        return None;
-    };
-    if let Some(first) = screen.validate() {
-        model.banner = Some(Banner::error(first));
-        return None;
-    }
-    let password = screen.take_password();
-    let session = Arc::clone(&screen.dashboard.session);
-    let id = model.start("Deleting account");
-    Some(Cmd::DeleteAccount {
-        id,
-        session,
-        password,
-    })
-}
-
 /// Ends the session of a signed-in screen (if any) and shows Log in.
 fn log_out(model: &mut Model, reason: LogoutReason, banner: Option<Banner>) -> Option<Cmd> {
     let session = Arc::clone(model.screen.session()?);
-    model.go_to(Screen::Login(LoginScreen::new()), banner);
+    model.go_to(Screen::Login(Login::default()), banner);
     Some(Cmd::Logout { session, reason })
 }
 
@@ -657,108 +560,24 @@ fn done(model: &mut Model, id: u64, outcome: Outcome) -> Option<Cmd> {
     model.busy = None;
     model.last_input = model.now;
     match outcome {
-        Outcome::LoggedIn(Ok(w)) => {
-            model.go_to(Screen::Dashboard(Dashboard::new(w.session, w.events)), None);
+        Outcome::Failed(why) => {
+            model.banner = Some(Banner::error(format!("Internal error: {why}")));
+            None
         }
-        Outcome::SignedUp(Ok(w)) => {
-            let dashboard = Dashboard::new(w.session, w.events);
-            model.go_to(
-                Screen::Dashboard(dashboard),
-                Some(Banner::success("Account created")),
-            );
-        }
-        Outcome::LoggedIn(Err(e)) => {
-            if let Screen::Login(screen) = &mut model.screen {
-                screen.take_password();
-                screen.form.focus_field(login::PASSWORD);
-            }
-            model.banner = Some(login_error_banner(&e, model.now));
-        }
-        Outcome::SignedUp(Err(e)) => {
-            let text = e.to_string();
-            if let Screen::Signup(screen) = &mut model.screen {
-                let field = match e {
-                    AuthError::UsernameTaken(_) | AuthError::Username(_) => Some(signup::USERNAME),
-                    AuthError::Policy(_) => Some(signup::PASSWORD),
-                    _ => None,
-                };
-                if let Some(field) = field {
-                    screen.form.set_error(field, text.clone());
-                    screen.form.focus_field(field);
-                }
-            }
-            model.banner = Some(Banner::error(text));
-        }
-        Outcome::PasswordChanged(Ok(events)) => {
-            let mut dashboard = take_dashboard(model);
-            dashboard.events = events;
-            model.go_to(
-                Screen::Dashboard(dashboard),
-                Some(Banner::success("Password changed")),
-            );
-        }
-        Outcome::PasswordChanged(Err(e)) => {
-            let banner = login_error_banner(&e, model.now);
-            if let Screen::ChangePassword(screen) = &mut model.screen {
-                let field = match e {
-                    AuthError::WrongPassword | AuthError::Locked { .. } => change_password::CURRENT,
-                    _ => change_password::NEW,
-                };
-                screen.form.set_error(field, banner.text_at(model.now));
-                screen.form.focus_field(field);
-            }
-            model.banner = Some(banner);
-        }
-        Outcome::AccountDeleted(Ok(())) => {
-            model.go_to(
-                Screen::Login(LoginScreen::new()),
-                Some(Banner::success("Account deleted")),
-            );
-        }
-        Outcome::AccountDeleted(Err(e)) => {
-            let banner = login_error_banner(&e, model.now);
-            if let Screen::DeleteAccount(screen) = &mut model.screen {
-                screen
-                    .form
-                    .set_error(delete_account::PASSWORD, banner.text_at(model.now));
-                screen.form.focus_field(delete_account::PASSWORD);
-            }
-            model.banner = Some(banner);
-        }
-        Outcome::Failed(why) => model.banner = Some(Banner::error(format!("Internal error: {why}"))),
         Outcome::Busy => {
             // The password was taken from its field and dropped (wiped) with the request:
             // the user enters it again.
             if let Some(form) = model.screen.form_mut() {
-                let first_empty = (0..form.fields.len()).find(|&f| form.field(f).is_empty());
-                if let Some(field) = first_empty {
-                    form.focus_field(field);
-                }
+                form.focus_first_empty();
             }
             model.banner = Some(Banner::error(BUSY));
+            None
         }
-    }
-    None
-}
-
-/// The banner for a refused password: a lock counts down to its end.
-fn login_error_banner(e: &AuthError, now: Instant) -> Banner {
-    match e {
-        AuthError::Locked {
-            until: Some(until),
-            now: then,
-        } => {
-            let left = (*until - *then).to_std().unwrap_or_default();
-            match now.checked_add(left) {
-                Some(at) => Banner {
-                    retry_at: Some(at),
-                    ..Banner::error("")
-                },
-                // Beyond what the clock can count down to: say so without a countdown.
-                None => Banner::error(e.to_string()),
-            }
+        outcome => {
+            let now = model.now;
+            let action = model.screen.page_mut().on_result(outcome, now);
+            model.act(action)
         }
-        other => Banner::error(other.to_string()),
     }
 }
 

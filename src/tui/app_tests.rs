@@ -1,6 +1,6 @@
 //! `update`, one behaviour per test: every key and transition, without a terminal.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -9,21 +9,11 @@ use crossterm::event::{
 use super::*;
 use crate::auth::{Clock, FakeClock, Service};
 use crate::store::MemoryStore;
-
-const GOOD: &str = "correct horse battery staple";
+use crate::tui::screens::{change_password, delete_account, login, signup};
+use crate::tui::testing::{GOOD, ctrl, key};
 
 fn model() -> Model {
-    Model::new(
-        Context {
-            data_file: "/tmp/users.json".into(),
-            cost: Cost::new(4).unwrap(),
-            time_zone: TimeZone::Utc,
-            idle_timeout: Some(Duration::from_secs(15 * 60)),
-            peer: None,
-            clock: Instant::now,
-        },
-        Instant::now(),
-    )
+    crate::tui::testing::model_on("/tmp/users.json")
 }
 
 fn done(id: u64, outcome: Outcome) -> Msg {
@@ -49,28 +39,20 @@ fn session() -> Session {
     service().signup("alice", &GOOD.into()).unwrap()
 }
 
-fn key(code: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn ctrl(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
-}
-
 fn type_text(m: &mut Model, text: &str) {
     for c in text.chars() {
         assert!(update(m, key(KeyCode::Char(c))).is_none());
     }
 }
 
-fn login(m: &Model) -> &LoginScreen {
+fn login(m: &Model) -> &Login {
     match &m.screen {
         Screen::Login(s) => s,
         _ => panic!("not on Log in but {}", m.screen.title()),
     }
 }
 
-fn signup(m: &Model) -> &SignupScreen {
+fn signup(m: &Model) -> &Signup {
     match &m.screen {
         Screen::Signup(s) => s,
         _ => panic!("not on Sign up but {}", m.screen.title()),
@@ -576,7 +558,7 @@ fn idle_time_out_signs_out_at_the_deadline_and_not_before() {
     assert!(matches!(m.screen, Screen::Login(_)));
     assert_eq!(
         m.banner,
-        Some(Banner::info("Signed out after 15 min of inactivity"))
+        Some(Banner::info("Logged out after 15 min of inactivity"))
     );
     assert_eq!(m.next_wakeup(), None, "no timer on Log in");
 }
@@ -900,6 +882,6 @@ fn huge_durations_never_overflow_an_instant() {
         until: Some(far),
         now: chrono::DateTime::<chrono::Utc>::MIN_UTC,
     };
-    let banner = login_error_banner(&e, m.now);
+    let banner = Banner::refused(&e, m.now);
     let _ = banner.text_at(m.now);
 }

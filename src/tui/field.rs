@@ -68,11 +68,6 @@ impl TextField {
         self.input.value().chars().count()
     }
 
-    /// Characters before the cursor.
-    pub fn cursor(&self) -> usize {
-        self.input.cursor()
-    }
-
     /// What the screen shows, scrolled to keep the cursor in `width` columns, and the
     /// cursor's column within it.
     pub fn visible(&self, width: usize) -> (String, usize) {
@@ -198,12 +193,6 @@ impl TextField {
         let fresh = Input::new(String::with_capacity(CAPACITY));
         let old = std::mem::replace(&mut self.input, fresh);
         Password::new(String::from(old))
-    }
-
-    /// Sets the text (for plain fields; tests and prefill).
-    pub fn set(&mut self, text: &str) {
-        self.clear();
-        self.paste(text);
     }
 }
 

@@ -83,10 +83,6 @@ impl Form {
         self.focus = slot;
     }
 
-    pub fn focus_field(&mut self, index: usize) {
-        self.set_focus(index);
-    }
-
     pub fn next(&mut self) {
         self.set_focus((self.focus + 1) % self.slots());
     }
@@ -119,8 +115,19 @@ impl Form {
         self.fields[index].error = Some(message.into());
     }
 
-    pub fn has_errors(&self) -> bool {
-        self.fields.iter().any(|f| f.error.is_some())
+    /// Focuses the first field marked with an error and returns its message, for the
+    /// banner; `None` if no field is marked.
+    pub fn first_error(&mut self) -> Option<String> {
+        let first = self.fields.iter().position(|f| f.error.is_some())?;
+        self.set_focus(first);
+        self.fields[first].error.clone()
+    }
+
+    /// Focuses the first empty field, if any.
+    pub fn focus_first_empty(&mut self) {
+        if let Some(field) = self.fields.iter().position(|f| f.field.is_empty()) {
+            self.set_focus(field);
+        }
     }
 
     pub fn handle_key(&mut self, key: KeyEvent) -> FormEvent {

@@ -7,6 +7,10 @@
 //! [`core::SessionCore`] is one session of all that, knowing no terminal; a driver
 //! ([`drivers::local`] for this process's terminal, [`drivers::bytes`] for raw bytes on
 //! any ratatui backend) feeds it and draws it.
+//!
+//! `update` only routes: each screen in [`screens`] owns its form, its key table (its
+//! footer and help), its submit and its results, behind [`screens::Page`]. What the app
+//! shows of times, waits and names is worded in [`present`].
 
 pub mod app;
 pub mod core;
@@ -15,7 +19,10 @@ pub mod field;
 pub mod form;
 pub mod input;
 pub mod pool;
+pub mod present;
 pub mod screens;
+#[doc(hidden)]
+pub mod testing;
 pub mod theme;
 pub mod view;
 pub mod wipe;

@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
 use super::app::{BannerKind, Model, Screen};
-use super::screens::dashboard::Dashboard;
-use super::screens::{CARD_WIDTH, MIN_CARD_WIDTH, form_height};
+use super::present;
+use super::screens::{CARD_WIDTH, DrawContext, KeyHelp, keys};
 use super::theme::Theme;
 
 /// Braille spinner frames.
@@ -17,20 +17,21 @@ const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 /// Rows around the card: header, blank, banner, blank / note, footer.
 const CHROME_ROWS: u16 = 6;
 
-fn card_height(screen: &Screen) -> u16 {
-    match screen.form() {
-        Some(form) => form_height(form),
-        None => Dashboard::HEIGHT,
-    }
+/// The smallest terminal the screen fits in.
+pub fn min_size(screen: &Screen) -> (u16, u16) {
+    let page = screen.page();
+    let width = page.min_width();
+    (width + 2, page.height(width).saturating_add(CHROME_ROWS))
 }
 
-/// The smallest terminal the screen fits in. The Dashboard's sentences need the full card.
-pub fn min_size(screen: &Screen) -> (u16, u16) {
-    let width = match screen {
-        Screen::Dashboard(_) => CARD_WIDTH,
-        _ => MIN_CARD_WIDTH,
-    };
-    (width + 2, card_height(screen) + CHROME_ROWS)
+/// The smallest terminal the model's screen fits in, its help overlay included if open.
+pub fn min_size_of(model: &Model) -> (u16, u16) {
+    let (w, h) = min_size(&model.screen);
+    if !model.help {
+        return (w, h);
+    }
+    let (help_w, help_h) = help_size(model.screen.page().keys());
+    (w.max(help_w), h.max(help_h))
 }
 
 fn rows(area: Rect) -> [Rect; 7] {
@@ -55,7 +56,7 @@ pub fn card_area((w, h): (u16, u16), screen: &Screen) -> Option<Rect> {
     }
     let body = rows(area)[4];
     let width = CARD_WIDTH.min(area.width - 2);
-    let height = card_height(screen).min(body.height);
+    let height = screen.page().height(width).min(body.height);
     Some(Rect::new(
         body.x + (body.width - width) / 2,
         body.y + (body.height - height) / 3,
@@ -64,78 +65,27 @@ pub fn card_area((w, h): (u16, u16), screen: &Screen) -> Option<Rect> {
     ))
 }
 
-/// The keys of a screen, for its footer.
-fn keys(screen: &Screen) -> &'static [(&'static str, &'static str)] {
-    use super::screens::{
-        change_password::ChangePasswordScreen as C, delete_account::DeleteAccountScreen as D,
-    };
-    use super::screens::{login::LoginScreen as L, signup::SignupScreen as S};
-    match screen {
-        Screen::Login(_) => L::KEYS,
-        Screen::Signup(_) => S::KEYS,
-        Screen::Dashboard(_) => Dashboard::KEYS,
-        Screen::ChangePassword(_) => C::KEYS,
-        Screen::DeleteAccount(_) => D::KEYS,
-    }
-}
-
-/// Every key of a screen, for the help overlay.
-pub fn help_keys(screen: &Screen) -> Vec<(&'static str, &'static str)> {
-    let mut keys = Vec::new();
-    if screen.form().is_some() {
-        keys.extend([
-            ("Tab, ↓", "next field or button"),
-            ("Shift+Tab, ↑", "previous field or button"),
-            ("Enter", "next field; submit on the last one"),
-            ("←/→ Home/End", "move in the field"),
-            ("Backspace/Delete", "delete a character"),
-            ("Ctrl+W", "delete the word before the cursor"),
-            ("Ctrl+U", "clear the field"),
-            ("Ctrl+R", "show / hide the password"),
-            ("Click", "focus a field or press a button"),
-        ]);
-    }
-    keys.extend(match screen {
-        Screen::Login(_) => &[("Ctrl+N", "create an account"), ("Esc", "quit")][..],
-        Screen::Signup(_) => &[("Esc", "back to Log in")][..],
-        Screen::ChangePassword(_) | Screen::DeleteAccount(_) => &[("Esc", "back to the Dashboard")][..],
-        Screen::Dashboard(_) => &[
-            ("p", "change password"),
-            ("d", "delete account"),
-            ("l", "log out"),
-            ("q", "log out and quit"),
-            ("?", "this help"),
-        ][..],
-    });
-    keys.extend([("F1", "this help (Esc closes it)"), ("Ctrl+C", "quit")]);
-    keys
-}
-
 pub fn view(model: &Model, frame: &mut Frame, theme: &Theme) {
     let area = frame.area();
-    let Some(card) = card_area((area.width, area.height), &model.screen) else {
-        let (min_w, min_h) = min_size(&model.screen);
-        draw_too_small(frame, area, min_w, min_h);
+    let (min_w, min_h) = min_size_of(model);
+    let card = card_area((area.width, area.height), &model.screen);
+    let Some(card) = card.filter(|_| area.width >= min_w && area.height >= min_h) else {
+        let (screen_w, screen_h) = min_size(&model.screen);
+        let for_help = model.help && area.width >= screen_w && area.height >= screen_h;
+        draw_too_small(frame, area, min_w, min_h, for_help);
         return;
     };
     let [header, _, banner, _, _, note, footer] = rows(area);
     draw_header(frame, header, model, theme);
     draw_banner(frame, banner, model, theme);
     // While the help is open or a request runs, no field shows a cursor.
-    let busy = model.busy.is_some() || model.help;
-    match &model.screen {
-        Screen::Login(s) => s.draw(frame, card, theme, busy),
-        Screen::Signup(s) => s.draw(frame, card, theme, busy),
-        Screen::ChangePassword(s) => s.draw(frame, card, theme, busy),
-        Screen::DeleteAccount(s) => s.draw(frame, card, theme, busy),
-        Screen::Dashboard(d) => d.draw(
-            frame,
-            card,
-            theme,
-            &model.context.data_file,
-            model.context.time_zone,
-        ),
-    }
+    let cx = DrawContext {
+        theme,
+        busy: model.busy.is_some() || model.help,
+        data_file: &model.context.data_file,
+        time_zone: model.context.time_zone,
+    };
+    model.screen.page().draw(frame, card, &cx);
     draw_footer(frame, note, footer, model, theme);
     if model.help {
         draw_help(frame, area, model, theme);
@@ -150,7 +100,7 @@ fn draw_header(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     frame.render_widget(left, area);
     if let Some(session) = model.screen.session() {
         let who = Paragraph::new(Span::styled(
-            format!("signed in as {} ", session.username()),
+            format!("signed in as {} ", present::name(session.username().as_str())),
             theme.dim(),
         ))
         .alignment(Alignment::Right);
@@ -181,7 +131,8 @@ fn draw_banner(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
 
 fn draw_footer(frame: &mut Frame, note_area: Rect, area: Rect, model: &Model, theme: &Theme) {
     let mut spans = vec![Span::raw(" ")];
-    for (i, (key, what)) in keys(&model.screen).iter().enumerate() {
+    let shown = keys::footer(model.screen.page().keys(), usize::from(area.width));
+    for (i, (key, what)) in shown.iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled(" · ", theme.dim()));
         }
@@ -194,10 +145,7 @@ fn draw_footer(frame: &mut Frame, note_area: Rect, area: Rect, model: &Model, th
         && model.screen.session().is_some()
     {
         notes.push(Span::styled(
-            format!(
-                "idle sign-out after {} ",
-                crate::auth::format_wait(timeout.as_secs() as i64)
-            ),
+            format!("idle log-out after {} ", present::wait(timeout)),
             theme.dim(),
         ));
     }
@@ -210,26 +158,43 @@ fn draw_footer(frame: &mut Frame, note_area: Rect, area: Rect, model: &Model, th
             theme.warning(),
         ));
     }
-    frame.render_widget(
-        Paragraph::new(Line::from(notes)).alignment(Alignment::Right),
-        note_area,
-    );
+    let mut line = Line::from(notes);
+    if line.width() > usize::from(note_area.width) && line.spans.len() > 1 {
+        // Too narrow for both: the cost warning matters more.
+        line.spans.drain(..2);
+    }
+    frame.render_widget(Paragraph::new(line).alignment(Alignment::Right), note_area);
+}
+
+/// The help overlay's lines: each key of the table, and what it does.
+fn help_lines<'a>(keys: &'a [KeyHelp], theme: &Theme) -> Vec<Line<'a>> {
+    let key_width = keys.iter().map(|k| k.key.chars().count()).max().unwrap_or(0);
+    keys.iter()
+        .map(|k| {
+            Line::from(vec![
+                Span::styled(format!(" {:<key_width$}  ", k.key), theme.key()),
+                Span::raw(k.help),
+            ])
+        })
+        .collect()
+}
+
+/// The size of the help overlay of `keys`.
+fn help_size(keys: &[KeyHelp]) -> (u16, u16) {
+    let lines = help_lines(keys, &Theme { color: false });
+    let width = lines.iter().map(Line::width).max().unwrap_or(0) + 3;
+    let height = lines.len() + 2;
+    (
+        u16::try_from(width).unwrap_or(u16::MAX),
+        u16::try_from(height).unwrap_or(u16::MAX),
+    )
 }
 
 fn draw_help(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
-    let keys = help_keys(&model.screen);
-    let key_width = keys.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
-    let lines: Vec<Line> = keys
-        .iter()
-        .map(|(k, what)| {
-            Line::from(vec![
-                Span::styled(format!(" {k:<key_width$}  "), theme.key()),
-                Span::raw(*what),
-            ])
-        })
-        .collect();
-    let width = (lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 3).min(area.width);
-    let height = (lines.len() as u16 + 2).min(area.height);
+    let keys = model.screen.page().keys();
+    let lines = help_lines(keys, theme);
+    let (width, height) = help_size(keys);
+    let (width, height) = (width.min(area.width), height.min(area.height));
     let popup = Rect::new(
         area.x + (area.width - width) / 2,
         area.y + (area.height - height) / 2,
@@ -247,8 +212,11 @@ fn draw_help(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }
 
-fn draw_too_small(frame: &mut Frame, area: Rect, min_w: u16, min_h: u16) {
-    let text = format!("Terminal too small: need {min_w}x{min_h}");
+fn draw_too_small(frame: &mut Frame, area: Rect, min_w: u16, min_h: u16, for_help: bool) {
+    let text = match for_help {
+        true => format!("Terminal too small for the help: need {min_w}x{min_h} (Esc closes it)"),
+        false => format!("Terminal too small: need {min_w}x{min_h}"),
+    };
     let lines = text.chars().count().div_ceil(usize::from(area.width.max(1))) as u16;
     let y = area.y + area.height.saturating_sub(lines) / 2;
     let message = Paragraph::new(text)

@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use super::app::{Cmd, Msg, Outcome, Welcome};
 use super::screens::dashboard::Dashboard;
-use crate::auth::{AuthError, Service, Session};
-use crate::store::Event;
+use crate::auth::{AuthError, Event, Service, Session};
 
 /// Where a session's results go: a channel's sender, or whatever wakes its driver.
 pub type Reply = Arc<dyn Fn(Msg) + Send + Sync>;

@@ -16,8 +16,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use portable_pty::{Child, MasterPty};
 use tempfile::TempDir;
+
+pub mod spawn;
 
 /// How long any one wait may take: generous, for a debug build on a busy machine.
 pub const DEADLINE: Duration = Duration::from_secs(10);
@@ -157,33 +159,23 @@ impl Setup {
             secrets,
             cost,
         } = self;
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: ROWS,
-                cols: COLS,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("open a pty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_authtui"));
+        let mut cmd = spawn::command(env!("CARGO_BIN_EXE_authtui"), dir.path());
         cmd.arg("--data-file");
         cmd.arg(dir.path().join("users.json"));
         cmd.args(["--cost", &cost.to_string()]);
         cmd.args(&args);
-        cmd.cwd(dir.path());
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("HOME", dir.path());
-        cmd.env("XDG_DATA_HOME", dir.path());
         cmd.env("AUTHTUI_BCRYPT_COST", cost.to_string());
-        cmd.env_remove("AUTHTUI_DATA_FILE");
         if no_color {
             cmd.env("NO_COLOR", "1");
         } else {
             cmd.env_remove("NO_COLOR");
         }
-        let child = pty.slave.spawn_command(cmd).expect("spawn authtui");
-        // Only the child holds the slave now, so reads end when it exits.
-        drop(pty.slave);
+        let spawn::Spawned {
+            child,
+            master,
+            mut reader,
+            writer,
+        } = spawn::spawn(cmd, ROWS, COLS);
 
         let parser = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));
@@ -195,8 +187,6 @@ impl Setup {
                 .collect::<Vec<_>>(),
         ));
         let (done_tx, reader_done) = mpsc::channel::<()>();
-        let mut reader = pty.master.try_clone_reader().expect("pty reader");
-        let writer = pty.master.take_writer().expect("pty writer");
         {
             let (parser, raw, leak, secrets) = (parser.clone(), raw.clone(), leak.clone(), secrets.clone());
             thread::spawn(move || {
@@ -224,7 +214,7 @@ impl Setup {
         let app = App {
             dir,
             child,
-            master: Some(pty.master),
+            master: Some(master),
             writer: Some(writer),
             parser,
             raw,

@@ -22,7 +22,7 @@ use crate::tui::app::{Context, Msg};
 use crate::tui::core::SessionCore;
 use crate::tui::input;
 use crate::tui::pool::{Pool, reply_to};
-use crate::tui::screens::dashboard::TimeZone;
+use crate::tui::present::TimeZone;
 use crate::tui::theme::Theme;
 
 /// Runs the app until the user quits. The terminal is restored on every way out: quit,

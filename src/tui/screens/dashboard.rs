@@ -2,17 +2,19 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Local, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::super::theme::Theme;
-use super::card_block;
-use crate::auth::Session;
-use crate::store::Event;
+use super::change_password::ChangePassword;
+use super::delete_account::DeleteAccount;
+use super::keys::{HELP, KeyHelp, QUIT};
+use super::{Action, CARD_WIDTH, DrawContext, Page, card_block};
+use crate::auth::{Event, Session};
+pub use crate::tui::present::TimeZone;
+use crate::tui::present::{self, ago, shorten_left};
 
 pub struct Dashboard {
     /// Shared with the worker thread while a request about this account runs.
@@ -21,62 +23,18 @@ pub struct Dashboard {
     pub events: Vec<Event>,
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum DashboardAction {
-    None,
-    LogOut,
-    LogOutAndQuit,
-    ChangePassword,
-    DeleteAccount,
-}
-
-/// How times are shown: the user's local time, or UTC (for tests that must not depend on
-/// the machine's zone).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimeZone {
-    Local,
-    Utc,
-}
-
-impl TimeZone {
-    pub fn format(self, t: DateTime<Utc>) -> String {
-        const FMT: &str = "%Y-%m-%d %H:%M";
-        match self {
-            TimeZone::Local => t.with_timezone(&Local).format(FMT).to_string(),
-            TimeZone::Utc => t.format("%Y-%m-%d %H:%M UTC").to_string(),
-        }
-    }
-
-    /// Month, day and time, for lists.
-    pub fn format_short(self, t: DateTime<Utc>) -> String {
-        const FMT: &str = "%b %d %H:%M:%S";
-        match self {
-            TimeZone::Local => t.with_timezone(&Local).format(FMT).to_string(),
-            TimeZone::Utc => t.format(FMT).to_string(),
-        }
-    }
-}
-
-/// "just now", "5 min ago", "3 h ago", "2 days ago".
-pub fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let secs = (now - then).num_seconds().max(0);
-    match secs {
-        0..60 => "just now".to_owned(),
-        60..3600 => format!("{} min ago", secs / 60),
-        3600..86_400 => format!("{} h ago", secs / 3600),
-        _ if secs < 2 * 86_400 => "1 day ago".to_owned(),
-        _ => format!("{} days ago", secs / 86_400),
-    }
-}
+/// Esc on a screen over the Dashboard.
+pub const BACK: KeyHelp = KeyHelp::new("Esc", "cancel", "back to the Dashboard", 4);
 
 impl Dashboard {
     pub const TITLE: &'static str = "Dashboard";
-    pub const KEYS: &'static [(&'static str, &'static str)] = &[
-        ("p", "change password"),
-        ("d", "delete account"),
-        ("l", "log out"),
-        ("q", "quit"),
-        ("?", "help"),
+    pub const KEYS: &'static [KeyHelp] = &[
+        KeyHelp::new("p", "change password", "change password", 2),
+        KeyHelp::new("d", "delete account", "delete account", 1),
+        KeyHelp::new("l", "log out", "log out", 4),
+        KeyHelp::new("q", "log out and quit", "log out and quit", 3),
+        HELP,
+        QUIT,
     ];
     /// How many events the Dashboard shows.
     pub const EVENTS: usize = 5;
@@ -89,29 +47,53 @@ impl Dashboard {
             events,
         }
     }
+}
 
-    pub fn on_key(&self, key: KeyEvent) -> DashboardAction {
+impl Page for Dashboard {
+    fn title(&self) -> &'static str {
+        Self::TITLE
+    }
+
+    fn keys(&self) -> &'static [KeyHelp] {
+        Self::KEYS
+    }
+
+    fn dashboard(&self) -> Option<&Dashboard> {
+        Some(self)
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Action {
         if key
             .modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
         {
-            return DashboardAction::None;
+            return Action::None;
         }
         match key.code {
-            KeyCode::Char('l') => DashboardAction::LogOut,
-            KeyCode::Char('q') => DashboardAction::LogOutAndQuit,
-            KeyCode::Char('p') => DashboardAction::ChangePassword,
-            KeyCode::Char('d') => DashboardAction::DeleteAccount,
-            _ => DashboardAction::None,
+            KeyCode::Char('l') => Action::LogOut,
+            KeyCode::Char('q') => Action::Quit,
+            KeyCode::Char('p') => Action::Open(ChangePassword::screen, None),
+            KeyCode::Char('d') => Action::Open(DeleteAccount::screen, None),
+            _ => Action::None,
         }
     }
 
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, data_file: &str, tz: TimeZone) {
+    /// Its sentences need the full card.
+    fn min_width(&self) -> u16 {
+        CARD_WIDTH
+    }
+
+    fn height(&self, _width: u16) -> u16 {
+        Self::HEIGHT
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, cx: &DrawContext) {
+        let (theme, tz) = (cx.theme, cx.time_zone);
         let block = card_block(Self::TITLE, theme);
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let facts = self.session.facts();
-        let name = self.session.username().as_str();
+        let name = present::name(self.session.username().as_str());
         let label = |text: &'static str| Span::styled(format!("  {text:<17}"), theme.dim());
         // pam_lastlog's lines: the previous login, and failures since it.
         let previous = match facts.previous_login_at {
@@ -149,7 +131,7 @@ impl Dashboard {
             ]),
             Line::from(vec![
                 label("Data file"),
-                Span::raw(shorten_left(data_file, width)),
+                Span::raw(shorten_left(&crate::printable::escape(cx.data_file), width)),
             ]),
             Line::raw(""),
             Line::styled("  Recent activity", theme.label(true)),
@@ -164,44 +146,5 @@ impl Dashboard {
             ]));
         }
         frame.render_widget(Paragraph::new(lines), inner);
-    }
-}
-
-/// Keeps the end of a long path, which says the most: "…/share/authtui/users.json".
-pub fn shorten_left(text: &str, width: usize) -> String {
-    let count = text.chars().count();
-    if count <= width {
-        return text.to_owned();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let tail: String = text.chars().skip(count - (width - 1)).collect();
-    format!("…{tail}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ago_reads_naturally() {
-        let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
-        let at = |s: i64| DateTime::from_timestamp(1_000_000 - s, 0).unwrap();
-        assert_eq!(ago(at(5), now), "just now");
-        assert_eq!(ago(at(300), now), "5 min ago");
-        assert_eq!(ago(at(3 * 3600), now), "3 h ago");
-        assert_eq!(ago(at(86_400 + 5), now), "1 day ago");
-        assert_eq!(ago(at(5 * 86_400), now), "5 days ago");
-    }
-
-    #[test]
-    fn shorten_keeps_the_end() {
-        assert_eq!(shorten_left("/a/b/users.json", 40), "/a/b/users.json");
-        assert_eq!(
-            shorten_left("/home/someone/.local/share/authtui/users.json", 20),
-            "…/authtui/users.json"
-        );
-        assert_eq!(shorten_left("abc", 0), "");
     }
 }

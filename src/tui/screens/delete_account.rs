@@ -1,44 +1,33 @@
 //! Delete account (Dashboard `d`): the password, then the username typed out to confirm.
 //! Enter on the last field deletes.
 
-use crossterm::event::{KeyCode, KeyEvent};
-use ratatui::Frame;
-use ratatui::layout::Rect;
+use std::time::Instant;
 
+use crossterm::event::KeyEvent;
+
+use super::super::app::{Banner, Cmd, Outcome, Screen};
 use super::super::field::TextField;
-use super::super::form::{Form, FormEvent, Hint};
-use super::super::theme::Theme;
-use super::dashboard::Dashboard;
-use super::draw_form;
-use crate::auth::Password;
+use super::super::form::{Form, Hint};
+use super::super::present;
+use super::dashboard::{BACK, Dashboard};
+use super::keys::{KeyHelp, SHOW, enter, form_keys};
+use super::login::Login;
+use super::{Action, Page, Request, form_action, form_page};
 
 pub const PASSWORD: usize = 0;
 pub const CONFIRM_NAME: usize = 1;
 
-pub struct DeleteAccountScreen {
+pub struct DeleteAccount {
     /// The Dashboard to return to, with its session.
     pub dashboard: Dashboard,
     pub form: Form,
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum DeleteAction {
-    None,
-    Submit,
-    Cancel,
-}
-
-impl DeleteAccountScreen {
+impl DeleteAccount {
     pub const TITLE: &'static str = "Delete account";
-    pub const KEYS: &'static [(&'static str, &'static str)] = &[
-        ("Tab/↓", "next"),
-        ("Enter", "delete"),
-        ("Ctrl+R", "show"),
-        ("Esc", "cancel"),
-        ("F1", "help"),
-    ];
+    pub const KEYS: &'static [KeyHelp] = form_keys!(enter("delete"), SHOW, BACK);
 
-    pub fn new(dashboard: Dashboard) -> DeleteAccountScreen {
+    pub fn new(dashboard: Dashboard) -> DeleteAccount {
         let mut form = Form::new(
             vec![
                 ("Password", TextField::masked()),
@@ -49,21 +38,16 @@ impl DeleteAccountScreen {
         form.fields[CONFIRM_NAME].hint = Some(Hint {
             text: format!(
                 "Type {} to confirm: this cannot be undone",
-                dashboard.session.username()
+                present::name(dashboard.session.username().as_str())
             ),
             good: false,
         });
-        DeleteAccountScreen { dashboard, form }
+        DeleteAccount { dashboard, form }
     }
 
-    pub fn on_key(&mut self, key: KeyEvent) -> DeleteAction {
-        if key.code == KeyCode::Esc {
-            return DeleteAction::Cancel;
-        }
-        match self.form.handle_key(key) {
-            FormEvent::Press(_) => DeleteAction::Submit,
-            _ => DeleteAction::None,
-        }
+    /// Opens over `dashboard` (its `d`).
+    pub fn screen(dashboard: Dashboard) -> Screen {
+        Screen::DeleteAccount(DeleteAccount::new(dashboard))
     }
 
     /// Marks each problem under its field; returns the first, for the banner.
@@ -81,19 +65,48 @@ impl DeleteAccountScreen {
             .eq_ignore_ascii_case(name)
         {
             self.form
-                .set_error(CONFIRM_NAME, format!("Type {name} to confirm"));
+                .set_error(CONFIRM_NAME, format!("Type {} to confirm", present::name(name)));
         }
-        let first = self.form.fields.iter().position(|f| f.error.is_some())?;
-        self.form.focus_field(first);
-        self.form.fields[first].error.clone()
+        self.form.first_error()
+    }
+}
+
+impl Page for DeleteAccount {
+    form_page!(over_dashboard);
+
+    fn on_key(&mut self, key: KeyEvent) -> Action {
+        form_action(self, key, || Action::Open(Screen::Dashboard, None))
     }
 
-    pub fn take_password(&mut self) -> Password {
+    fn submit(&mut self, id: u64) -> Result<Request, Banner> {
+        if let Some(first) = self.validate() {
+            return Err(Banner::error(first));
+        }
         self.form.conceal_all();
-        self.form.field_mut(PASSWORD).take()
+        let password = self.form.field_mut(PASSWORD).take();
+        Ok(Request {
+            label: "Deleting account",
+            cmd: Cmd::DeleteAccount {
+                id,
+                session: self.dashboard.session.clone(),
+                password,
+            },
+        })
     }
 
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, busy: bool) {
-        draw_form(frame, area, theme, Self::TITLE, &self.form, busy);
+    fn on_result(&mut self, outcome: Outcome, now: Instant) -> Action {
+        match outcome {
+            Outcome::AccountDeleted(Ok(())) => Action::show(
+                Screen::Login(Login::default()),
+                Some(Banner::success("Account deleted")),
+            ),
+            Outcome::AccountDeleted(Err(e)) => {
+                let banner = Banner::refused(&e, now);
+                self.form.set_error(PASSWORD, banner.text_at(now));
+                self.form.set_focus(PASSWORD);
+                Action::Banner(banner)
+            }
+            _ => Action::None,
+        }
     }
 }

@@ -1,99 +1,50 @@
 //! The Sign up screen: Username, Password (with a live strength meter), Confirm password,
 //! "Create account". Problems are shown under the field they concern, and in the banner.
 
-use crossterm::event::{KeyCode, KeyEvent};
-use ratatui::Frame;
-use ratatui::layout::Rect;
+use std::time::Instant;
 
+use crossterm::event::KeyEvent;
+
+use super::super::app::{Banner, Cmd, Outcome, Screen};
 use super::super::field::TextField;
-use super::super::form::{Form, FormEvent};
-use super::super::theme::Theme;
-use super::{draw_form, mark_match, measure_new_password};
-use crate::auth::{Password, Username, policy};
+use super::super::form::Form;
+use super::dashboard::Dashboard;
+use super::keys::{KeyHelp, SHOW, enter, form_keys};
+use super::login::Login;
+use super::new_password::{self, NewPassword};
+use super::{Action, Page, Request, form_action, form_page};
+use crate::auth::{AuthError, Username};
 
 pub const USERNAME: usize = 0;
-pub const PASSWORD: usize = 1;
-pub const CONFIRM: usize = 2;
+pub const PASSWORD: usize = new_password::NEW;
+pub const CONFIRM: usize = new_password::CONFIRM;
 
-pub struct SignupScreen {
+pub struct Signup {
     pub form: Form,
-    /// The meter no longer matches the password (see `settle`).
-    meter_stale: bool,
+    password: NewPassword,
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum SignupAction {
-    None,
-    Submit,
-    Back,
-}
-
-impl Default for SignupScreen {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl SignupScreen {
+impl Signup {
     pub const TITLE: &'static str = "Sign up";
-    pub const KEYS: &'static [(&'static str, &'static str)] = &[
-        ("Tab/↓", "next"),
-        ("Enter", "create"),
-        ("Ctrl+R", "show"),
-        ("Esc", "back"),
-        ("F1", "help"),
-    ];
+    pub const KEYS: &'static [KeyHelp] = form_keys!(
+        enter("create"),
+        SHOW,
+        KeyHelp::new("Esc", "back", "back to Log in", 4),
+    );
+}
 
-    pub fn new() -> SignupScreen {
-        let mut screen = SignupScreen {
-            form: Form::new(
-                vec![
-                    ("Username", TextField::plain()),
-                    ("Password", TextField::masked()),
-                    ("Confirm password", TextField::masked()),
-                ],
-                vec!["Create account"],
-            ),
-            meter_stale: true,
-        };
+impl Default for Signup {
+    /// Empty fields, the username focused, an empty meter.
+    fn default() -> Signup {
+        let (form, password) =
+            NewPassword::form(("Username", TextField::plain()), "Password", "Create account");
+        let mut screen = Signup { form, password };
         screen.settle();
         screen
     }
+}
 
-    pub fn on_key(&mut self, key: KeyEvent) -> SignupAction {
-        if key.code == KeyCode::Esc {
-            return SignupAction::Back;
-        }
-        match self.form.handle_key(key) {
-            FormEvent::Press(_) => SignupAction::Submit,
-            FormEvent::Edited => {
-                self.refresh();
-                SignupAction::None
-            }
-            _ => SignupAction::None,
-        }
-    }
-
-    pub fn paste(&mut self, text: &str) {
-        if self.form.paste(text) {
-            self.refresh();
-        }
-    }
-
-    /// After an edit: the match mark now, the meter when the app settles.
-    fn refresh(&mut self) {
-        mark_match(&mut self.form, PASSWORD, CONFIRM);
-        self.meter_stale = true;
-    }
-
-    /// Measures the password if it changed since (the username is a context word).
-    pub fn settle(&mut self) {
-        if std::mem::take(&mut self.meter_stale) {
-            let name = self.username().trim().to_owned();
-            measure_new_password(&mut self.form, PASSWORD, &name);
-        }
-    }
-
+impl Signup {
     pub fn username(&self) -> &str {
         self.form.field(USERNAME).value()
     }
@@ -106,30 +57,65 @@ impl SignupScreen {
         if let Err(e) = &name {
             self.form.set_error(USERNAME, e.to_string());
         }
-        let password = Password::from(self.form.field(PASSWORD).value()).normalized();
         let name_for_policy = name.as_ref().map(|n| n.as_str()).unwrap_or("");
-        if let Some(problem) = policy::strength(&password, name_for_policy).problem {
-            self.form.set_error(PASSWORD, problem.to_string());
-        }
-        drop(password);
-        if self.form.field(CONFIRM).value() != self.form.field(PASSWORD).value() {
-            self.form.set_error(CONFIRM, "Passwords do not match");
-        }
-        let first = self.form.fields.iter().position(|f| f.error.is_some())?;
-        self.form.focus_field(first);
-        self.form.fields[first].error.clone()
+        self.password.check(&mut self.form, name_for_policy);
+        self.form.first_error()
+    }
+}
+
+impl Page for Signup {
+    form_page!();
+
+    fn on_key(&mut self, key: KeyEvent) -> Action {
+        form_action(self, key, || Action::show(Screen::Login(Login::default()), None))
     }
 
-    /// Takes the password out and wipes both password fields.
-    pub fn take_password(&mut self) -> Password {
-        self.form.conceal_all();
-        self.form.field_mut(CONFIRM).clear();
-        let password = self.form.field_mut(PASSWORD).take();
-        self.refresh();
-        password
+    fn edited(&mut self) {
+        self.password.edited(&mut self.form);
     }
 
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, busy: bool) {
-        draw_form(frame, area, theme, Self::TITLE, &self.form, busy);
+    /// Measures the password if it changed since (the username is a context word).
+    fn settle(&mut self) {
+        let name = self.username().trim().to_owned();
+        self.password.settle(&mut self.form, &name);
+    }
+
+    fn submit(&mut self, id: u64) -> Result<Request, Banner> {
+        if let Some(first) = self.validate() {
+            return Err(Banner::error(first));
+        }
+        let username = self.username().trim().to_owned();
+        let password = self.password.take(&mut self.form);
+        Ok(Request {
+            label: "Creating account",
+            cmd: Cmd::Signup {
+                id,
+                username,
+                password,
+            },
+        })
+    }
+
+    fn on_result(&mut self, outcome: Outcome, _now: Instant) -> Action {
+        match outcome {
+            Outcome::SignedUp(Ok(w)) => Action::show(
+                Screen::Dashboard(Dashboard::new(w.session, w.events)),
+                Some(Banner::success("Account created")),
+            ),
+            Outcome::SignedUp(Err(e)) => {
+                let text = e.to_string();
+                let field = match e {
+                    AuthError::UsernameTaken(_) | AuthError::Username(_) => Some(USERNAME),
+                    AuthError::Policy(_) => Some(PASSWORD),
+                    _ => None,
+                };
+                if let Some(field) = field {
+                    self.form.set_error(field, text.clone());
+                    self.form.set_focus(field);
+                }
+                Action::Banner(Banner::error(text))
+            }
+            _ => Action::None,
+        }
     }
 }
