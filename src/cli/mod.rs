@@ -140,6 +140,8 @@ pub enum Command {
         /// The htpasswd file
         file: PathBuf,
     },
+    /// Serve the app over SSH to many people at once (ssh -p 2222 localhost)
+    Serve(crate::server::ServeArgs),
     /// Print the activity log (events.jsonl beside the data file)
     Log {
         /// Only this user's events
@@ -346,6 +348,7 @@ fn execute_on(service: &Service, cost: Cost, command: Command) -> Result<(), Fai
             say(writeln!(out, "Password for {name} is correct"))
         }
         Command::ImportHtpasswd { file } => import(service, &file, &mut out),
+        Command::Serve(_) => Err(Failure::usage("authtui serve is not an admin command")),
         Command::Log { user } => {
             let events = service.events(user.as_deref())?;
             say(list::write_events(&mut out, &events))
