@@ -55,9 +55,15 @@ fn create(path: &Path) -> Result<PrivateKey, String> {
     Ok(key)
 }
 
-/// The key's fingerprint as `ssh-keygen -lf` prints it: `256 SHA256:… (ED25519)`.
+/// The key's fingerprint as `ssh-keygen -lf` prints it: `256 SHA256:… COMMENT (ED25519)`.
 pub fn fingerprint(key: &PrivateKey) -> String {
-    format!("256 {} (ED25519)", key.public_key().fingerprint(HashAlg::Sha256))
+    let comment = key.comment().as_str_lossy();
+    let comment = if comment.is_empty() { "no comment" } else { comment };
+    format!(
+        "256 {} {} (ED25519)",
+        key.public_key().fingerprint(HashAlg::Sha256),
+        crate::printable::escape(comment)
+    )
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ const SHUTDOWN_LIMIT: Duration = Duration::from_secs(15);
 /// What every session of the server shares.
 pub struct Shared {
     /// In a mutex only because `Pool` is not `Sync`; a lock is taken per new session.
-    pool: Mutex<Pool>,
+    pool: Mutex<Option<Pool>>,
     pub location: String,
     pub cost: Cost,
     pub idle_timeout: Option<Duration>,
@@ -87,7 +87,7 @@ struct Counts {
 impl Shared {
     pub fn new(pool: Pool, location: String, cost: Cost, idle_timeout: Option<Duration>) -> Arc<Shared> {
         Arc::new(Shared {
-            pool: Mutex::new(pool),
+            pool: Mutex::new(Some(pool)),
             location,
             cost,
             idle_timeout,
@@ -99,9 +99,18 @@ impl Shared {
         })
     }
 
-    /// A new session's handle on the shared pool.
-    pub fn client(&self, reply: crate::tui::worker::Reply) -> crate::tui::pool::Client {
-        self.pool.lock().unwrap_or_else(|e| e.into_inner()).client(reply)
+    /// A new session's handle on the shared pool; `None` once the server is stopping.
+    pub fn client(&self, reply: crate::tui::worker::Reply) -> Option<crate::tui::pool::Client> {
+        let pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        pool.as_ref().map(|pool| pool.client(reply))
+    }
+
+    /// Lets the pool's queued work (the logouts of the sessions just ended) finish.
+    pub fn finish_pool(&self, limit: Duration) {
+        let pool = self.pool.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(pool) = pool {
+            pool.finish(limit);
+        }
     }
 
     fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
@@ -227,7 +236,10 @@ pub fn run(settings: &Settings, args: ServeArgs, idle_timeout: Option<Duration>)
         Ok(rt) => rt,
         Err(e) => return fail(format!("cannot start the runtime: {e}")),
     };
-    match runtime.block_on(serve(shared, args, key)) {
+    let served = runtime.block_on(serve(Arc::clone(&shared), args, key));
+    // The sessions' logouts are queued on the pool: written before the process ends.
+    shared.finish_pool(Duration::from_secs(5));
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
