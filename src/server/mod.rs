@@ -53,6 +53,9 @@ pub struct ServeArgs {
     /// New connections per second one IP address may open, past the burst
     #[arg(long, value_name = "PER_SECOND", default_value_t = 2.0)]
     pub accept_rate: f64,
+    /// Disconnect a client that takes no output for this long: 30s, 2m
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::cli::parse_duration)]
+    pub stall_timeout: Duration,
 }
 
 /// Pre-auth and refused connections beyond the sessions: how many may be open at once.
@@ -70,6 +73,8 @@ pub struct Shared {
     pub location: String,
     pub cost: Cost,
     pub idle_timeout: Option<Duration>,
+    /// A client that takes no output for this long is disconnected.
+    pub stall_timeout: Duration,
     pub shutdown: watch::Sender<bool>,
     failures: Mutex<Failures>,
     counts: Mutex<Counts>,
@@ -85,12 +90,13 @@ struct Counts {
 }
 
 impl Shared {
-    pub fn new(pool: Pool, location: String, cost: Cost, idle_timeout: Option<Duration>) -> Arc<Shared> {
+    pub fn new(pool: Pool, location: String, cost: Cost, idle_timeout: Option<Duration>, stall_timeout: Duration) -> Arc<Shared> {
         Arc::new(Shared {
             pool: Mutex::new(Some(pool)),
             location,
             cost,
             idle_timeout,
+            stall_timeout: stall_timeout.max(Duration::from_secs(1)),
             shutdown: watch::channel(false).0,
             failures: Mutex::new(Failures::new()),
             counts: Mutex::new(Counts::default()),
@@ -231,7 +237,7 @@ pub fn run(settings: &Settings, args: ServeArgs, idle_timeout: Option<Duration>)
     );
     let (location, cost) = (service.location(), service.cost());
     let pool = Pool::with_defaults(Arc::new(service));
-    let shared = Shared::new(pool, location, cost, idle_timeout);
+    let shared = Shared::new(pool, location, cost, idle_timeout, args.stall_timeout);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(format!("cannot start the runtime: {e}")),

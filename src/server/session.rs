@@ -6,7 +6,7 @@
 //! Output is bounded: frames queue in the outbox up to [`OUTBOX_CAP`]; past that the
 //! unsent frames are dropped and the next frame is drawn whole, so a slow reader sees the
 //! latest screen rather than a backlog. A client that takes no output for
-//! [`WRITE_STALL`] is disconnected. A panic in the session's work ends this session only.
+//! `--stall-timeout` (30 s) is disconnected. A panic in the session's work ends this session only.
 
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -32,8 +32,6 @@ use crate::tui::theme::Theme;
 
 /// The most output queued for one client; past it, stale frames are dropped.
 pub const OUTBOX_CAP: usize = 256 * 1024;
-/// A client that takes no output for this long is disconnected.
-pub const WRITE_STALL: Duration = Duration::from_secs(30);
 /// The most input bytes one message to the session carries; bigger `data` is split.
 pub const INPUT_CHUNK: usize = 1024;
 /// Input messages waiting for the session; past it, input is dropped (a flood).
@@ -165,7 +163,7 @@ pub async fn run(shared: Arc<Shared>, start: Start, mut input: mpsc::Receiver<In
         kill,
     } = start;
     let outbox = Arc::new(Outbox::default());
-    let writer = tokio::spawn(write_out(handle, channel, Arc::clone(&outbox), kill, peer));
+    let writer = tokio::spawn(write_out(handle, channel, Arc::clone(&outbox), kill, peer, shared.stall_timeout));
     let _live = shared.live_session();
 
     let (results_tx, mut results) = mpsc::unbounded_channel::<Msg>();
@@ -346,22 +344,30 @@ fn frame(driver: &mut Driver, sink: &FrameSink, outbox: &Outbox, peer: SocketAdd
     })
 }
 
-/// Sends the outbox to the channel; a client that takes nothing for [`WRITE_STALL`]
+/// Sends the outbox to the channel; a client that takes nothing for `--stall-timeout` (30 s)
 /// is cut off. At the close: exit status 0, EOF, close.
-async fn write_out(handle: Handle, channel: ChannelId, outbox: Arc<Outbox>, kill: Option<TcpStream>, peer: SocketAddr) {
+async fn write_out(
+    handle: Handle,
+    channel: ChannelId,
+    outbox: Arc<Outbox>,
+    kill: Option<TcpStream>,
+    peer: SocketAddr,
+    stall: Duration,
+) {
     loop {
         let (bytes, closing) = {
             let mut q = outbox.lock();
             (std::mem::take(&mut q.bytes), q.closing)
         };
         if !bytes.is_empty() {
-            match tokio::time::timeout(WRITE_STALL, handle.data(channel, bytes)).await {
+            if std::env::var_os("AUTHTUI_DEBUG_WRITER").is_some() { eprintln!("DEBUG write {}", bytes.len()); }
+            match tokio::time::timeout(stall, handle.data(channel, bytes)).await {
                 Ok(Ok(())) => continue,
                 Ok(Err(_)) => return,
                 Err(_) => {
                     eprintln!(
                         "authtui serve: {peer}: the client read nothing for {} s: disconnected",
-                        WRITE_STALL.as_secs()
+                        stall.as_secs()
                     );
                     if let Some(socket) = &kill {
                         let _ = socket.shutdown(Shutdown::Both);
@@ -376,7 +382,7 @@ async fn write_out(handle: Handle, channel: ChannelId, outbox: Arc<Outbox>, kill
                 let _ = handle.eof(channel).await;
                 let _ = handle.close(channel).await;
             };
-            if tokio::time::timeout(WRITE_STALL, close).await.is_err()
+            if tokio::time::timeout(stall, close).await.is_err()
                 && let Some(socket) = &kill
             {
                 let _ = socket.shutdown(Shutdown::Both);
