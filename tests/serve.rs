@@ -22,7 +22,9 @@ fn sign_up_log_out_log_in_resize_and_quit_over_ssh() {
     c.wait_for("Account created");
     log_out(&mut c);
     log_in(&mut c, "alice", PW);
-    c.wait_until("a login count of 2", |c| c.find_row("Login count").is_some_and(|r| r.contains('2')));
+    c.wait_until("a login count of 2", |c| {
+        c.find_row("Login count").is_some_and(|r| r.contains('2'))
+    });
 
     // A resize: the next frame is drawn at the new size (the box is centred anew).
     let col = |c: &sshpty::Client| {
@@ -95,9 +97,15 @@ fn the_host_key_is_made_once_printed_and_never_replaced() {
     let mut server = Server::start(&[]);
     let key = server.dir.path().join("ssh_host_ed25519_key");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let log = server.log();
-    let keygen = std::process::Command::new("ssh-keygen").arg("-lf").arg(&key).output();
+    let keygen = std::process::Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(&key)
+        .output();
     if let Ok(out) = keygen {
         let printed = String::from_utf8_lossy(&out.stdout);
         let sha = printed.split_whitespace().nth(1).expect("a fingerprint");

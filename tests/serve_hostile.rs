@@ -7,6 +7,8 @@
 //!   on russh; the session draws at most 250x100;
 //! - a flood of input (2 MiB) is dropped past a few KiB, never queued without bound;
 //! - a client that stops reading is disconnected after `--stall-timeout`;
+//! - failed logins from one address are answered later and later (a right password is
+//!   not held);
 //! - random pty requests, window changes and data into a session (at the driver level):
 //!   no panic.
 #![cfg(unix)]
@@ -67,7 +69,11 @@ fn past_max_per_ip_a_client_is_told_and_the_others_go_on() {
             sign_up(&mut p, "bob", PW);
             break;
         }
-        assert!(Instant::now() < deadline, "the slot did not come back:\n{}", server.log());
+        assert!(
+            Instant::now() < deadline,
+            "the slot did not come back:\n{}",
+            server.log()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     drop(a);
@@ -111,7 +117,10 @@ struct Trusting;
 impl russh::client::Handler for Trusting {
     type Error = russh::Error;
 
-    async fn check_server_key(&mut self, _key: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+    async fn check_server_key(
+        &mut self,
+        _key: &russh::keys::PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
         Ok(true)
     }
 }
@@ -125,7 +134,9 @@ async fn stalling_relay(server: u16, paused: Arc<std::sync::atomic::AtomicBool>)
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
         let (client, _) = listener.accept().await.unwrap();
-        let upstream = tokio::net::TcpStream::connect(("127.0.0.1", server)).await.unwrap();
+        let upstream = tokio::net::TcpStream::connect(("127.0.0.1", server))
+            .await
+            .unwrap();
         let (mut cr, mut cw) = client.into_split();
         let (mut ur, mut uw) = upstream.into_split();
         tokio::spawn(async move {
@@ -153,7 +164,10 @@ async fn stalling_relay(server: u16, paused: Arc<std::sync::atomic::AtomicBool>)
 async fn raw_client(
     port: u16,
     window: u32,
-) -> (russh::client::Handle<Trusting>, russh::Channel<russh::client::Msg>) {
+) -> (
+    russh::client::Handle<Trusting>,
+    russh::Channel<russh::client::Msg>,
+) {
     let config = Arc::new(russh::client::Config {
         window_size: window,
         channel_buffer_size: 8,
@@ -202,14 +216,28 @@ fn huge_and_zero_sizes_are_clamped_and_nobody_else_notices() {
             .unwrap();
         channel.request_shell(false).await.unwrap();
         let first = read_for(&mut channel, Duration::from_secs(3)).await;
-        for (w, h) in [(0, 0), (u32::MAX, 1), (1, u32::MAX), (65_535, 65_535), (u32::MAX, u32::MAX)] {
+        for (w, h) in [
+            (0, 0),
+            (u32::MAX, 1),
+            (1, u32::MAX),
+            (65_535, 65_535),
+            (u32::MAX, u32::MAX),
+        ] {
             channel.window_change(w, h, 0, 0).await.unwrap();
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let more = read_for(&mut channel, Duration::from_secs(2)).await;
-        assert!(String::from_utf8_lossy(&first).contains("Log in"), "no first frame");
+        assert!(
+            String::from_utf8_lossy(&first).contains("Log in"),
+            "no first frame"
+        );
         // A frame at the clamp (250x100) is tens of KiB, not gigabytes.
-        assert!(first.len() < 256 * 1024 && more.len() < 1024 * 1024, "{} {}", first.len(), more.len());
+        assert!(
+            first.len() < 256 * 1024 && more.len() < 1024 * 1024,
+            "{} {}",
+            first.len(),
+            more.len()
+        );
         (session, channel)
     });
     a_good_session_still_works(&server, "alice");
@@ -223,7 +251,10 @@ fn a_flood_of_input_is_dropped_not_queued() {
     let rt = runtime();
     let held = rt.block_on(async {
         let (session, mut channel) = raw_client(server.port, 2 * 1024 * 1024).await;
-        channel.request_pty(false, "xterm", 80, 24, 0, 0, &[]).await.unwrap();
+        channel
+            .request_pty(false, "xterm", 80, 24, 0, 0, &[])
+            .await
+            .unwrap();
         channel.request_shell(false).await.unwrap();
         read_for(&mut channel, Duration::from_millis(500)).await;
         // A 1 MiB paste, then 1 MiB of letters, in 32 KiB messages.
@@ -251,7 +282,10 @@ fn a_client_that_stops_reading_is_disconnected_and_nobody_else_waits() {
         // A small window, so that the server's sending stops soon after the relay's does.
         let relay = stalling_relay(server.port, Arc::clone(&paused)).await;
         let (session, mut channel) = raw_client(relay, 32 * 1024).await;
-        channel.request_pty(false, "xterm", 250, 100, 0, 0, &[]).await.unwrap();
+        channel
+            .request_pty(false, "xterm", 250, 100, 0, 0, &[])
+            .await
+            .unwrap();
         channel.request_shell(false).await.unwrap();
         read_for(&mut channel, Duration::from_millis(500)).await;
         (session, channel)
@@ -361,4 +395,32 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn failed_logins_from_one_address_back_off_and_a_right_password_does_not_wait() {
+    let server = Server::start(&[]);
+    let mut bad = server.connect("x", 80, 24);
+    bad.wait_for("Create an account");
+    let mut good = server.connect("x", 80, 24);
+    good.wait_for("Create an account");
+    sign_up(&mut good, "alice", PW);
+    log_out(&mut good);
+    // Guesses at a name that is no account: five free failures, then each answer is
+    // held 1 s, 2 s … (the account rules' own lock does not come into it).
+    bad.type_into("Username", "ghost");
+    bad.send(sshpty::ENTER);
+    for n in 0..7 {
+        bad.type_password_into("Password", "wrong wrong wrong");
+        bad.send(sshpty::ENTER);
+        bad.wait_until(&format!("refusal {n}"), |c| {
+            c.screen().contains("Invalid username or password") && c.bullets_in("Password") == Some(0)
+        });
+    }
+    server.wait_log("failed logins from 127.0.0.1: answer held 1 s");
+    server.wait_log("failed logins from 127.0.0.1: answer held 2 s");
+    // The owner, from the same address, logs in at once: only failures are held.
+    let started = Instant::now();
+    log_in(&mut good, "alice", PW);
+    assert!(started.elapsed() < Duration::from_secs(5));
 }

@@ -29,7 +29,13 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(shared: Arc<Shared>, peer: SocketAddr, slot: Option<Slot>, refused: Option<String>, kill: Option<TcpStream>) -> Conn {
+    pub fn new(
+        shared: Arc<Shared>,
+        peer: SocketAddr,
+        slot: Option<Slot>,
+        refused: Option<String>,
+        kill: Option<TcpStream>,
+    ) -> Conn {
         Conn {
             shared,
             peer,
@@ -58,7 +64,10 @@ impl Conn {
             && !self.dropped_input
         {
             self.dropped_input = true;
-            eprintln!("authtui serve: {}: input faster than the session reads it: dropped", self.peer);
+            eprintln!(
+                "authtui serve: {}: input faster than the session reads it: dropped",
+                self.peer
+            );
         }
     }
 }
@@ -142,19 +151,42 @@ impl Handler for Conn {
         Ok(())
     }
 
-    async fn exec_request(&mut self, channel: ChannelId, data: &[u8], session: &mut Session) -> Result<(), Self::Error> {
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
         let command: String = String::from_utf8_lossy(data).chars().take(80).collect();
-        eprintln!("authtui serve: {}: command {} refused", self.peer, printable::escape(&command));
+        eprintln!(
+            "authtui serve: {}: command {} refused",
+            self.peer,
+            printable::escape(&command)
+        );
         session.channel_success(channel)?;
-        self.refuse(channel, "this server runs the app only, not commands: connect with ssh -t and no command", session)
+        self.refuse(
+            channel,
+            "this server runs the app only, not commands: connect with ssh -t and no command",
+            session,
+        )
     }
 
-    async fn subsystem_request(&mut self, channel: ChannelId, _name: &str, session: &mut Session) -> Result<(), Self::Error> {
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        _name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
         session.channel_failure(channel)?;
         self.refuse(channel, "no subsystems here", session)
     }
 
-    async fn data(&mut self, channel: ChannelId, data: &[u8], _session: &mut Session) -> Result<(), Self::Error> {
+    async fn data(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
         if self.channel == Some(channel) {
             for chunk in data.chunks(INPUT_CHUNK) {
                 self.send(Input::Data(chunk.to_vec()));

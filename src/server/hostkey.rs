@@ -16,10 +16,17 @@ use russh::keys::{HashAlg, PrivateKey};
 pub fn load_or_create(path: &Path) -> Result<(PrivateKey, bool), String> {
     match fs::read(path) {
         Ok(text) => {
-            let key = PrivateKey::from_openssh(&text)
-                .map_err(|e| format!("the host key {} cannot be parsed ({e}); it was left as it is", path.display()))?;
+            let key = PrivateKey::from_openssh(&text).map_err(|e| {
+                format!(
+                    "the host key {} cannot be parsed ({e}); it was left as it is",
+                    path.display()
+                )
+            })?;
             if key.is_encrypted() {
-                return Err(format!("the host key {} is encrypted: give an unencrypted one", path.display()));
+                return Err(format!(
+                    "the host key {} is encrypted: give an unencrypted one",
+                    path.display()
+                ));
             }
             Ok((key, false))
         }

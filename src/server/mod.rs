@@ -90,7 +90,13 @@ struct Counts {
 }
 
 impl Shared {
-    pub fn new(pool: Pool, location: String, cost: Cost, idle_timeout: Option<Duration>, stall_timeout: Duration) -> Arc<Shared> {
+    pub fn new(
+        pool: Pool,
+        location: String,
+        cost: Cost,
+        idle_timeout: Option<Duration>,
+        stall_timeout: Duration,
+    ) -> Arc<Shared> {
         Arc::new(Shared {
             pool: Mutex::new(Some(pool)),
             location,
@@ -125,7 +131,10 @@ impl Shared {
 
     /// Records a failed login from `ip`: how long to hold its answer.
     pub fn failed_login(&self, ip: IpAddr, now: Instant) -> Duration {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).failed(ip, now)
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .failed(ip, now)
     }
 
     /// Marks a session task as running until the guard drops.
@@ -141,7 +150,12 @@ impl Shared {
 
     /// A slot for a new connection from `ip`, or why there is none. `Err(None)`: not even
     /// room to say why (too many refused connections open).
-    fn admit(self: &Arc<Self>, ip: IpAddr, max_sessions: usize, max_per_ip: usize) -> Result<Slot, (Option<Slot>, String)> {
+    fn admit(
+        self: &Arc<Self>,
+        ip: IpAddr,
+        max_sessions: usize,
+        max_per_ip: usize,
+    ) -> Result<Slot, (Option<Slot>, String)> {
         let mut c = self.counts();
         let mine = c.per_ip.get(&ip).copied().unwrap_or(0);
         let why = if c.total >= max_sessions {
@@ -151,13 +165,22 @@ impl Shared {
         } else {
             c.total += 1;
             *c.per_ip.entry(ip).or_insert(0) += 1;
-            return Ok(Slot { shared: Arc::clone(self), ip: Some(ip) });
+            return Ok(Slot {
+                shared: Arc::clone(self),
+                ip: Some(ip),
+            });
         };
         if c.refused >= EXTRA_CONNECTIONS {
             return Err((None, why));
         }
         c.refused += 1;
-        Err((Some(Slot { shared: Arc::clone(self), ip: None }), why))
+        Err((
+            Some(Slot {
+                shared: Arc::clone(self),
+                ip: None,
+            }),
+            why,
+        ))
     }
 }
 
@@ -273,7 +296,11 @@ async fn serve(shared: Arc<Shared>, args: ServeArgs, key: russh::keys::PrivateKe
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    eprintln!("authtui serve: listening on {local} (connect: ssh -p {} {})", local.port(), local.ip());
+    eprintln!(
+        "authtui serve: listening on {local} (connect: ssh -p {} {})",
+        local.port(),
+        local.ip()
+    );
     let config = Arc::new(config(key));
     let mut rate = RateLimit::new(args.accept_burst, args.accept_rate);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -294,8 +321,12 @@ async fn serve(shared: Arc<Shared>, args: ServeArgs, key: russh::keys::PrivateKe
             }
         };
         if !rate.allow(peer.ip(), Instant::now()) {
-            eprintln!("authtui serve: {peer}: connections too fast from {}: refused", peer.ip());
-            let _ = stream.try_write(b"authtui: too many connections from your address; wait a few seconds\r\n");
+            eprintln!(
+                "authtui serve: {peer}: connections too fast from {}: refused",
+                peer.ip()
+            );
+            let _ =
+                stream.try_write(b"authtui: too many connections from your address; wait a few seconds\r\n");
             continue;
         }
         let (slot, refused) = match shared.admit(peer.ip(), args.max_sessions, args.max_per_ip) {
@@ -310,7 +341,14 @@ async fn serve(shared: Arc<Shared>, args: ServeArgs, key: russh::keys::PrivateKe
                 continue;
             }
         };
-        tokio::spawn(connection(Arc::clone(&shared), Arc::clone(&config), stream, peer, slot, refused));
+        tokio::spawn(connection(
+            Arc::clone(&shared),
+            Arc::clone(&config),
+            stream,
+            peer,
+            slot,
+            refused,
+        ));
     }
     drop(listener);
     let open = shared.live();
@@ -323,11 +361,21 @@ async fn serve(shared: Arc<Shared>, args: ServeArgs, key: russh::keys::PrivateKe
             break;
         }
     }
-    eprintln!("authtui serve: stopped ({} sessions still open were cut)", shared.live());
+    eprintln!(
+        "authtui serve: stopped ({} sessions still open were cut)",
+        shared.live()
+    );
     Ok(())
 }
 
-async fn connection(shared: Arc<Shared>, config: Arc<Config>, stream: TcpStream, peer: SocketAddr, slot: Slot, refused: Option<String>) {
+async fn connection(
+    shared: Arc<Shared>,
+    config: Arc<Config>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    slot: Slot,
+    refused: Option<String>,
+) {
     // A second handle on the socket: shutting it down ends a connection whose client
     // stopped reading.
     let (stream, kill) = match stream.into_std() {

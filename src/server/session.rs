@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossterm::cursor::Show;
-use crossterm::event::{DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::queue;
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen};
 use ratatui::backend::CrosstermBackend;
@@ -148,7 +150,13 @@ fn setup_bytes() -> Vec<u8> {
 
 fn restore_bytes() -> Vec<u8> {
     let mut v = Vec::new();
-    let _ = queue!(v, DisableMouseCapture, DisableBracketedPaste, Show, LeaveAlternateScreen);
+    let _ = queue!(
+        v,
+        DisableMouseCapture,
+        DisableBracketedPaste,
+        Show,
+        LeaveAlternateScreen
+    );
     v
 }
 
@@ -163,7 +171,14 @@ pub async fn run(shared: Arc<Shared>, start: Start, mut input: mpsc::Receiver<In
         kill,
     } = start;
     let outbox = Arc::new(Outbox::default());
-    let writer = tokio::spawn(write_out(handle, channel, Arc::clone(&outbox), kill, peer, shared.stall_timeout));
+    let writer = tokio::spawn(write_out(
+        handle,
+        channel,
+        Arc::clone(&outbox),
+        kill,
+        peer,
+        shared.stall_timeout,
+    ));
     let _live = shared.live_session();
 
     let (results_tx, mut results) = mpsc::unbounded_channel::<Msg>();
@@ -360,7 +375,9 @@ async fn write_out(
             (std::mem::take(&mut q.bytes), q.closing)
         };
         if !bytes.is_empty() {
-            if std::env::var_os("AUTHTUI_DEBUG_WRITER").is_some() { eprintln!("DEBUG write {}", bytes.len()); }
+            if std::env::var_os("AUTHTUI_DEBUG_WRITER").is_some() {
+                eprintln!("DEBUG write {}", bytes.len());
+            }
             match tokio::time::timeout(stall, handle.data(channel, bytes)).await {
                 Ok(Ok(())) => continue,
                 Ok(Err(_)) => return,
@@ -390,5 +407,39 @@ async fn write_out(
             return;
         }
         outbox.ready.notified().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_outbox_drops_stale_frames_past_its_cap_and_says_so() {
+        let outbox = Outbox::default();
+        assert!(outbox.push(&[b'a'; 1000]));
+        assert!(!outbox.take_dropped());
+        let big = vec![b'b'; OUTBOX_CAP];
+        assert!(!outbox.push(&big), "past the cap");
+        assert_eq!(outbox.queued(), 0, "the stale frames are gone");
+        assert!(outbox.take_dropped(), "the next frame is drawn whole");
+        assert!(!outbox.take_dropped());
+        assert!(outbox.push(&big[..OUTBOX_CAP / 2]));
+        assert!(outbox.queued() <= OUTBOX_CAP);
+    }
+
+    #[test]
+    fn a_panic_in_session_work_is_caught() {
+        let peer: SocketAddr = "203.0.113.7:50122".parse().unwrap();
+        assert!(guarded(peer, || {}));
+        assert!(!guarded(peer, || panic!("a bug in one session")));
+    }
+
+    #[test]
+    fn the_frame_sink_is_bounded() {
+        let mut sink = FrameSink::default();
+        assert!(sink.write_all(&vec![0; OUTBOX_CAP]).is_ok());
+        assert!(sink.write_all(&vec![0; 4 * OUTBOX_CAP]).is_err());
+        assert_eq!(sink.take().len(), OUTBOX_CAP);
     }
 }

@@ -30,8 +30,9 @@ impl RateLimit {
         if self.buckets.len() >= MAX_ADDRESSES && !self.buckets.contains_key(&ip) {
             // Full buckets carry no information: forget them first.
             let (burst, rate) = (self.burst, self.per_second);
-            self.buckets
-                .retain(|_, (tokens, at)| *tokens + rate * now.saturating_duration_since(*at).as_secs_f64() < burst);
+            self.buckets.retain(|_, (tokens, at)| {
+                *tokens + rate * now.saturating_duration_since(*at).as_secs_f64() < burst
+            });
             if self.buckets.len() >= MAX_ADDRESSES {
                 self.buckets.clear();
             }

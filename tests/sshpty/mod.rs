@@ -114,7 +114,11 @@ impl Server {
     }
 
     pub fn wait_log(&self, text: &str) {
-        wait(&format!("{text:?} in the server's log"), || self.log().contains(text), || self.log());
+        wait(
+            &format!("{text:?} in the server's log"),
+            || self.log().contains(text),
+            || self.log(),
+        );
     }
 
     pub fn data_file(&self) -> PathBuf {
@@ -123,7 +127,9 @@ impl Server {
 
     pub fn events(&self) -> Vec<serde_json::Value> {
         let text = std::fs::read_to_string(self.dir.path().join("events.jsonl")).unwrap_or_default();
-        text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+        text.lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     pub fn pid(&self) -> u32 {
@@ -138,7 +144,11 @@ impl Server {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return status;
             }
-            assert!(Instant::now() < deadline, "the server did not stop:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop:\n{}",
+                self.log()
+            );
             thread::sleep(POLL);
         }
     }
@@ -352,12 +362,19 @@ impl Client {
         let screen = parser.screen();
         assert!(!screen.alternate_screen(), "still on the alternate screen");
         assert!(!screen.bracketed_paste(), "bracketed paste still on");
-        assert_eq!(screen.mouse_protocol_mode(), vt100::MouseProtocolMode::None, "mouse still reported");
+        assert_eq!(
+            screen.mouse_protocol_mode(),
+            vt100::MouseProtocolMode::None,
+            "mouse still reported"
+        );
         assert!(!screen.hide_cursor(), "cursor still hidden");
         drop(parser);
         let raw = self.raw();
         let entered = rfind(&raw, b"\x1b[?1049h").expect("the app entered the alternate screen");
-        assert!(rfind(&raw[entered..], b"\x1b[?1049l").is_some(), "no \\e[?1049l after the last \\e[?1049h");
+        assert!(
+            rfind(&raw[entered..], b"\x1b[?1049l").is_some(),
+            "no \\e[?1049l after the last \\e[?1049h"
+        );
     }
 }
 
