@@ -304,7 +304,7 @@ fn a_client_that_stops_reading_is_disconnected_and_nobody_else_waits() {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        session
+        drop(session);
     });
     // Meanwhile (and after), the others are served.
     a_good_session_still_works(&server, "alice");
