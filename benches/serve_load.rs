@@ -25,13 +25,19 @@ struct Trusting;
 impl russh::client::Handler for Trusting {
     type Error = russh::Error;
 
-    async fn check_server_key(&mut self, _key: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+    async fn check_server_key(
+        &mut self,
+        _key: &russh::keys::PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
         Ok(true)
     }
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -60,7 +66,12 @@ struct Stats {
 
 /// One client: connects, opens a session at 80x24, counts what it receives, and types
 /// when told (`n` letters, `gap` apart), timing each key to its frame.
-async fn client(port: u16, stats: Arc<Stats>, mut typing: mpsc::Receiver<(usize, Duration)>, ready: mpsc::Sender<()>) {
+async fn client(
+    port: u16,
+    stats: Arc<Stats>,
+    mut typing: mpsc::Receiver<(usize, Duration)>,
+    ready: mpsc::Sender<()>,
+) {
     let config = Arc::new(russh::client::Config {
         inactivity_timeout: None,
         ..Default::default()
@@ -136,7 +147,16 @@ fn main() {
         .arg("--data-file")
         .arg(dir.path().join("users.json"))
         .args(["--cost", "4", "serve", "--listen", "127.0.0.1:0"])
-        .args(["--max-sessions", &cap, "--max-per-ip", &cap, "--accept-burst", &cap, "--accept-rate", "1000"])
+        .args([
+            "--max-sessions",
+            &cap,
+            "--max-per-ip",
+            &cap,
+            "--accept-burst",
+            &cap,
+            "--accept-rate",
+            "1000",
+        ])
         .stderr(Stdio::piped())
         .spawn()
         .expect("start authtui serve");
@@ -145,11 +165,19 @@ fn main() {
     let port: u16 = loop {
         let line = lines.next().expect("the server's log").unwrap();
         if let Some(rest) = line.split("listening on 127.0.0.1:").nth(1) {
-            break rest.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap();
+            break rest
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     std::thread::sleep(Duration::from_secs(1));
     let baseline = rss_kib(pid);
     let stats = Arc::new(Stats {
@@ -172,7 +200,10 @@ fn main() {
             ready_rx.recv().await;
         }
     });
-    eprintln!("{sessions} sessions open in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "{sessions} sessions open in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     std::thread::sleep(Duration::from_secs(2));
     let loaded = rss_kib(pid);
     let per_session = (loaded.saturating_sub(baseline)) as f64 / sessions as f64;
@@ -186,7 +217,8 @@ fn main() {
 
     // Bytes per keystroke: one client, 50 letters.
     stats.bytes.store(0, Ordering::SeqCst);
-    rt.block_on(orders[0].send((50, Duration::from_millis(20)))).unwrap();
+    rt.block_on(orders[0].send((50, Duration::from_millis(20))))
+        .unwrap();
     std::thread::sleep(Duration::from_secs(4));
     let per_key = stats.bytes.load(Ordering::SeqCst) as f64 / 50.0;
     stats.latencies.lock().unwrap().clear();
