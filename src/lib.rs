@@ -21,6 +21,7 @@
 pub mod auth;
 pub mod cli;
 pub mod printable;
+pub mod server;
 pub mod setup;
 pub mod store;
 pub mod tui;

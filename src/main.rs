@@ -16,10 +16,11 @@ fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(failure) => return cli::report(failure),
     };
+    let idle = (!args.idle_timeout.is_zero()).then_some(args.idle_timeout);
     match args.command {
+        Some(cli::Command::Serve(serve)) => authtui::server::run(&settings, serve, idle),
         Some(command) => cli::run(&settings, command),
         None => {
-            let idle = (!args.idle_timeout.is_zero()).then_some(args.idle_timeout);
             // A long wait for the lock shows in the app's busy line.
             let notice = std::sync::Arc::new(authtui::tui::worker::lock_notice);
             for warning in authtui::setup::warnings(&settings.store) {

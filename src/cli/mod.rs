@@ -141,6 +141,8 @@ pub enum Command {
         /// The htpasswd file
         file: PathBuf,
     },
+    /// Serve the app over SSH to many people at once (ssh -p 2222 localhost)
+    Serve(crate::server::ServeArgs),
     /// Print the activity log (events.jsonl beside users.json, or the store's table)
     Log {
         /// Only this user's events
@@ -358,6 +360,7 @@ fn execute_on(service: &Service, settings: &Settings, command: Command) -> Resul
         }
         Command::ImportHtpasswd { file } => import(service, &file, &mut out),
         Command::Migrate { to, allow_nonempty } => migrate(settings, &to, allow_nonempty),
+        Command::Serve(_) => Err(Failure::usage("authtui serve is not an admin command")),
         Command::Log { user } => {
             let events = service.events(user.as_deref())?;
             say(list::write_events(&mut out, &events))
