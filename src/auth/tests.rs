@@ -1054,3 +1054,11 @@ fn every_score_has_its_label() {
     let labels: Vec<&str> = (0..=4).map(policy::score_label).collect();
     assert_eq!(labels, ["very weak", "weak", "fair", "good", "strong"]);
 }
+
+#[test]
+fn a_username_reads_as_its_text() {
+    let name = Username::parse("alice").unwrap();
+    let text: &str = name.as_ref();
+    assert_eq!(text, "alice");
+    assert_eq!(name.to_string(), "alice");
+}
