@@ -1,6 +1,6 @@
-//! Many `authtui` processes on one store at once, for every store a machine can hold
-//! (users.json, SQLite; PostgreSQL has its own tests against a throwaway server): guesses
-//! reach bcrypt at most as often as the threshold allows, and signups lose no account.
+//! Many `authtui` processes on one SQLite store at once (users.json has the same tests in
+//! `tests/concurrency.rs`, PostgreSQL in `tests/postgres.rs`): guesses reach bcrypt at most
+//! as often as the threshold allows, and signups lose no account.
 
 mod common;
 
@@ -98,18 +98,9 @@ fn sqlite(sb: &Sandbox) -> String {
     format!("sqlite:{}", sb.dir.path().join("data/accounts.db").display())
 }
 
-fn json(sb: &Sandbox) -> String {
-    format!("json:{}", sb.data.display())
-}
-
 #[test]
 fn sqlite_guesses_from_30_processes_at_once_reach_bcrypt_at_most_5_times() {
     guesses_at_once(sqlite);
-}
-
-#[test]
-fn json_guesses_from_30_processes_at_once_reach_bcrypt_at_most_5_times() {
-    guesses_at_once(json);
 }
 
 #[test]

@@ -16,7 +16,7 @@ use super::journal::{self, Facts, Header, Journal};
 use super::safe_open::{self, Mode, Owner};
 use super::users::Base;
 use super::{
-    Change, FORMAT_VERSION, StoreError, UserMap, UserRecord, UserStore, Users, insert_free,
+    Change, FORMAT_VERSION, StoreError, UserMap, UserRecord, UserStore, Users, insert_new_by,
     unchanged_unless_empty,
 };
 
@@ -652,13 +652,7 @@ impl UserStore for JsonFile {
     }
 
     fn insert_new(&self, accounts: &[(String, UserRecord)]) -> Result<Vec<bool>, StoreError> {
-        let mut added = Vec::new();
-        self.update(&mut |users| {
-            let (which, change) = insert_free(users, accounts);
-            added = which;
-            change
-        })?;
-        Ok(added)
+        insert_new_by(|change| self.update(change), accounts)
     }
 
     fn location(&self) -> String {

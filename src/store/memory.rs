@@ -1,6 +1,6 @@
 use std::sync::Mutex;
 
-use super::{Change, StoreError, UserMap, UserRecord, UserStore, Users, change_one, insert_free};
+use super::{Change, StoreError, UserMap, UserRecord, UserStore, Users, change_one, insert_new_by};
 
 /// Accounts held in memory: for tests, and for programs that keep accounts elsewhere.
 #[derive(Debug, Default)]
@@ -52,13 +52,7 @@ impl UserStore for MemoryStore {
     }
 
     fn insert_new(&self, accounts: &[(String, UserRecord)]) -> Result<Vec<bool>, StoreError> {
-        let mut added = Vec::new();
-        self.update(&mut |users| {
-            let (which, change) = insert_free(users, accounts);
-            added = which;
-            change
-        })?;
-        Ok(added)
+        insert_new_by(|change| self.update(change), accounts)
     }
 
     /// Nothing to write: memory has no save whose time could tell anything.

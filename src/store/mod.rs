@@ -313,8 +313,22 @@ pub(crate) fn change_one(
     outcome
 }
 
+/// `UserStore::insert_new` for a store that changes its accounts as a set through `update`.
+pub(crate) fn insert_new_by(
+    update: impl FnOnce(&mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError>,
+    accounts: &[(String, UserRecord)],
+) -> Result<Vec<bool>, StoreError> {
+    let mut added = Vec::new();
+    update(&mut |users| {
+        let (which, change) = insert_free(users, accounts);
+        added = which;
+        change
+    })?;
+    Ok(added)
+}
+
 /// Adds the free names of `accounts` to `users`; returns which were added.
-pub(crate) fn insert_free(users: &mut Users, accounts: &[(String, UserRecord)]) -> (Vec<bool>, Change) {
+fn insert_free(users: &mut Users, accounts: &[(String, UserRecord)]) -> (Vec<bool>, Change) {
     let added: Vec<bool> = accounts
         .iter()
         .map(|(name, record)| {
