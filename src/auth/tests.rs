@@ -1062,3 +1062,12 @@ fn a_username_reads_as_its_text() {
     assert_eq!(text, "alice");
     assert_eq!(name.to_string(), "alice");
 }
+
+#[test]
+fn a_password_of_exactly_the_minimum_score_is_accepted() {
+    // zxcvbn scores this one 3, the minimum: on the line, and allowed.
+    let at_min = "summer2024summer";
+    assert_eq!(policy::strength(&at_min.into(), "alice").score, policy::MIN_SCORE);
+    let name = Username::parse("alice").unwrap();
+    assert!(policy::check(&at_min.into(), &name).is_ok());
+}
