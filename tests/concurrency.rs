@@ -242,22 +242,15 @@ fn guesses_from_many_processes_at_once_reach_bcrypt_at_most_the_threshold() {
         .replace(&common::pw_hash(), &hash);
     let sb = Sandbox::with_file(file.as_bytes());
     let guesses = 30;
-    let mut children: Vec<_> = (0..guesses)
-        .map(|_| {
-            let mut cmd = sb.command(&["verify", "alice", "--password-stdin"]);
-            cmd.stdin(std::process::Stdio::piped());
-            cmd.spawn().unwrap()
-        })
+    // Each child waits for its password on stdin: they are released all together.
+    let commands = (0..guesses)
+        .map(|_| sb.command(&["verify", "alice", "--password-stdin"]))
         .collect();
-    // Each child waits for its password on stdin: release them all together.
-    let stdins: Vec<_> = children.iter_mut().map(|c| c.stdin.take().unwrap()).collect();
-    for mut stdin in stdins {
-        stdin.write_all(b"a wrong guess at the password\n").unwrap();
-    }
-    let outputs: Vec<_> = children
-        .into_iter()
-        .map(|c| common::wait_with_timeout(c, Duration::from_secs(120)))
-        .collect();
+    let outputs = common::run_released(
+        commands,
+        b"a wrong guess at the password\n",
+        Duration::from_secs(120),
+    );
     let locked = outputs
         .iter()
         .filter(|o| o.stderr.contains("Too many failed attempts"))

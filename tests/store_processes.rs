@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -47,21 +46,14 @@ fn guesses_at_once(store_of: impl Fn(&Sandbox) -> String) {
     let store = store_of(&sb);
     store_with_slow_alice(&sb, &store);
     let guesses = 30;
-    let mut children: Vec<_> = (0..guesses)
-        .map(|_| {
-            let mut cmd = command(&sb, &store, &["verify", "bob", "--password-stdin"]);
-            cmd.stdin(Stdio::piped());
-            cmd.spawn().unwrap()
-        })
+    let commands = (0..guesses)
+        .map(|_| command(&sb, &store, &["verify", "bob", "--password-stdin"]))
         .collect();
-    let stdins: Vec<_> = children.iter_mut().map(|c| c.stdin.take().unwrap()).collect();
-    for mut stdin in stdins {
-        stdin.write_all(b"a wrong guess at the password\n").unwrap();
-    }
-    let outputs: Vec<_> = children
-        .into_iter()
-        .map(|c| common::wait_with_timeout(c, Duration::from_secs(120)))
-        .collect();
+    let outputs = common::run_released(
+        commands,
+        b"a wrong guess at the password\n",
+        Duration::from_secs(120),
+    );
     for o in &outputs {
         o.expect_code(1);
     }

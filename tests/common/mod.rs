@@ -333,3 +333,25 @@ pub fn users_file<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Vec<u8> 
     bytes.push(b'\n');
     bytes
 }
+
+/// Starts every command with stdin piped, then writes `input` to each in turn, so that
+/// children that wait for their stdin (a password) all start work together; waits for
+/// each within `limit`.
+#[allow(dead_code)]
+pub fn run_released(commands: Vec<Command>, input: &[u8], limit: Duration) -> Vec<Output> {
+    let mut children: Vec<Child> = commands
+        .into_iter()
+        .map(|mut cmd| {
+            cmd.stdin(Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    let stdins: Vec<_> = children.iter_mut().map(|c| c.stdin.take().unwrap()).collect();
+    for mut stdin in stdins {
+        stdin.write_all(input).unwrap();
+    }
+    children
+        .into_iter()
+        .map(|c| wait_with_timeout(c, limit))
+        .collect()
+}
