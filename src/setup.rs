@@ -77,6 +77,17 @@ pub fn open_store(
     }
 }
 
+/// Upgrades the schema of a database store to this build's (`authtui upgrade-store`):
+/// the versions it went from and to, or `None` when it was current (or empty). A
+/// users.json has no schema to upgrade: its new fields are optional.
+pub fn upgrade_store(url: &StoreUrl, lock_timeout: Duration) -> Result<Option<(i64, i64)>, StoreError> {
+    match url {
+        StoreUrl::Json(_) => Ok(None),
+        StoreUrl::Sqlite(path) => SqliteStore::upgrade(path, lock_timeout),
+        StoreUrl::Postgres(url) => crate::store::postgres_upgrade(url, lock_timeout),
+    }
+}
+
 /// The service over `users.json` at `path`, with `events.jsonl` beside it. Opening reads
 /// and writes nothing (a missing file is an empty store), so it cannot fail.
 pub fn open_json(

@@ -376,6 +376,123 @@ fn the_activity_log_is_kept_in_the_store(f: &Fixture) {
     assert_eq!(unknown.len(), 1, "the unknown name is recorded, not as typed");
 }
 
+/// docs/security.md rule 36: where a served session's user is.
+const HOME: &str = "203.0.113.7:50122";
+const ELSEWHERE: &str = "198.51.100.9:40000";
+
+fn from(addr: &str) -> authtui::auth::origin::Scope {
+    authtui::auth::origin::scope(Some(addr.parse().unwrap()))
+}
+
+fn served_sessions_record_where_they_came_from(f: &Fixture) {
+    {
+        let _home = from(HOME);
+        let session = f.service.signup("alice", &GOOD.into()).unwrap();
+        f.service.logout(&session, LogoutReason::User);
+    }
+    {
+        let _elsewhere = from(ELSEWHERE);
+        f.fail("alice");
+        let session = f.service.login("alice", &GOOD.into()).unwrap();
+        assert_eq!(session.facts().previous_login_from.as_deref(), Some(HOME));
+    }
+    // At the local terminal: no address, and the previous one is told.
+    let session = f.service.login("alice", &GOOD.into()).unwrap();
+    assert_eq!(session.facts().previous_login_from.as_deref(), Some(ELSEWHERE));
+    let again = f.service.login("alice", &GOOD.into()).unwrap();
+    assert_eq!(again.facts().previous_login_from, None);
+    let froms: Vec<(EventKind, Option<String>)> = f
+        .service
+        .events(Some("alice"))
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.event, e.from))
+        .collect();
+    use EventKind::*;
+    let at = |a: &str| Some(a.to_owned());
+    assert_eq!(
+        froms,
+        [
+            (Signup, at(HOME)),
+            (Logout, at(HOME)),
+            (LoginFailure, at(ELSEWHERE)),
+            (LoginSuccess, at(ELSEWHERE)),
+            (LoginSuccess, None),
+            (LoginSuccess, None),
+        ]
+    );
+}
+
+fn others_failures_do_not_lock_the_owners_known_address(f: &Fixture) {
+    f.service.create_account("alice", &GOOD.into()).unwrap();
+    {
+        let _home = from(HOME);
+        f.service.login("alice", &GOOD.into()).unwrap();
+    }
+    {
+        // Someone elsewhere locks the account, for everyone but its owner's address…
+        let _elsewhere = from(ELSEWHERE);
+        for _ in 0..LOCK_AFTER + 3 {
+            f.fail("alice");
+        }
+        assert!(matches!(
+            f.service.login("alice", &GOOD.into()),
+            Err(AuthError::Locked { .. })
+        ));
+    }
+    assert!(matches!(
+        f.service.login("alice", &GOOD.into()),
+        Err(AuthError::Locked { .. })
+    ));
+    assert_eq!(f.account("alice").failed_attempts, LOCK_AFTER);
+    let _home = from(HOME);
+    // …and at that address failures are counted on their own, to the same threshold.
+    for _ in 0..LOCK_AFTER - 1 {
+        assert!(matches!(f.fail("alice"), AuthError::InvalidCredentials));
+    }
+    let session = f.service.login("alice", &GOOD.into()).unwrap();
+    assert_eq!(session.facts().failed_attempts_since, LOCK_AFTER + LOCK_AFTER - 1);
+    assert_eq!(
+        f.account("alice").failed_attempts,
+        0,
+        "a success clears both counts"
+    );
+    for _ in 0..LOCK_AFTER {
+        f.fail("alice");
+    }
+    assert!(matches!(
+        f.service.login("alice", &GOOD.into()),
+        Err(AuthError::Locked { .. })
+    ));
+    drop(_home);
+    let _elsewhere = from(ELSEWHERE);
+    f.service.login("alice", &GOOD.into()).unwrap();
+}
+
+fn a_typed_name_that_is_no_account_locks_as_an_account_does(f: &Fixture) {
+    f.service.create_account("alice", &GOOD.into()).unwrap();
+    for n in 1..=LOCK_AFTER + 2 {
+        let (real, ghost) = (f.fail("alice"), f.fail("Ghost"));
+        assert_eq!(real.to_string(), ghost.to_string(), "attempt {n}");
+        assert_eq!(
+            matches!(real, AuthError::Locked { .. }),
+            n >= LOCK_AFTER,
+            "attempt {n}: {real}"
+        );
+    }
+    let before = f.hasher.seen.lock().unwrap().len();
+    f.fail("ghost");
+    assert_eq!(
+        f.hasher.seen.lock().unwrap().len(),
+        before,
+        "refused without bcrypt"
+    );
+    assert!(f.service.list().unwrap().iter().all(|a| a.username != "ghost"));
+    // The name becomes an account: its owner starts afresh.
+    f.service.signup("ghost", &GOOD.into()).unwrap();
+    f.service.login("ghost", &GOOD.into()).unwrap();
+}
+
 fn a_new_service_sees_what_another_wrote(f: &Fixture) {
     f.service.signup("alice", &GOOD.into()).unwrap();
     let other = Fixture::open(&f.store);
@@ -425,6 +542,9 @@ macro_rules! every_rule {
             administrators_add_remove_unlock_and_set_passwords,
             imports_add_only_free_names,
             the_activity_log_is_kept_in_the_store,
+            served_sessions_record_where_they_came_from,
+            others_failures_do_not_lock_the_owners_known_address,
+            a_typed_name_that_is_no_account_locks_as_an_account_does,
         );
     };
 }

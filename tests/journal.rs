@@ -3,6 +3,7 @@
 //! no line written before it; a journal left from before a fold is ignored; account
 //! changes and a full journal fold it into users.json; the file rules hold for it.
 
+use authtui::store::Bucket;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -77,15 +78,17 @@ fn journaled_history(path: &Path) -> Vec<(u64, UserMap)> {
         history.push((fs::metadata(journal_of(path)).unwrap().len(), read_fresh(path)));
     };
     step(&|s| {
-        s.claim_attempt("alice", at(10), &SCHEDULE).unwrap();
+        s.claim_attempt("alice", at(10), &SCHEDULE, Bucket::Anyone)
+            .unwrap();
     });
     step(&|s| log_in(s, "alice", at(11)));
     step(&|s| {
-        s.claim_attempt("bob", at(12), &SCHEDULE).unwrap();
+        s.claim_attempt("bob", at(12), &SCHEDULE, Bucket::Anyone).unwrap();
     });
     step(&|s| s.rewrite().unwrap());
     step(&|s| {
-        s.claim_attempt("alice", at(13), &SCHEDULE).unwrap();
+        s.claim_attempt("alice", at(13), &SCHEDULE, Bucket::Anyone)
+            .unwrap();
     });
     step(&|s| log_in(s, "alice", at(14)));
     history
@@ -198,7 +201,9 @@ fn a_journal_left_from_before_a_fold_is_ignored_and_replaced() {
     let (_dir, path) = seeded();
     let store = JsonFile::new(&path);
     log_in(&store, "alice", at(20));
-    store.claim_attempt("bob", at(21), &SCHEDULE).unwrap();
+    store
+        .claim_attempt("bob", at(21), &SCHEDULE, Bucket::Anyone)
+        .unwrap();
     let stale = fs::read(journal_of(&path)).unwrap();
 
     // A fold (an account added) writes the journal in, and removes it.
@@ -228,7 +233,9 @@ fn a_journal_left_from_before_a_fold_is_ignored_and_replaced() {
     assert_eq!(store.get("alice").unwrap().unwrap().login_count, 0);
 
     // The next append starts the journal anew: it names the file as it is now.
-    store.claim_attempt("bob", at(22), &SCHEDULE).unwrap();
+    store
+        .claim_attempt("bob", at(22), &SCHEDULE, Bucket::Anyone)
+        .unwrap();
     let fresh = fs::read_to_string(journal_of(&path)).unwrap();
     let stale = String::from_utf8(stale).unwrap();
     assert_ne!(fresh.lines().next(), stale.lines().next());
@@ -363,7 +370,9 @@ fn a_cached_store_sees_what_another_writer_appends_and_folds() {
 fn the_journal_is_0600_and_never_a_link_or_a_fifo() {
     let (dir, path) = seeded();
     let store = JsonFile::new(&path);
-    store.claim_attempt("alice", at(1), &SCHEDULE).unwrap();
+    store
+        .claim_attempt("alice", at(1), &SCHEDULE, Bucket::Anyone)
+        .unwrap();
     let mode = fs::metadata(journal_of(&path)).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     fs::remove_file(journal_of(&path)).unwrap();
@@ -373,7 +382,7 @@ fn the_journal_is_0600_and_never_a_link_or_a_fifo() {
     for result in [
         JsonFile::new(&path).get("alice").map(|_| ()),
         JsonFile::new(&path)
-            .claim_attempt("alice", at(2), &SCHEDULE)
+            .claim_attempt("alice", at(2), &SCHEDULE, Bucket::Anyone)
             .map(|_| ()),
     ] {
         let err = result.unwrap_err();
@@ -397,7 +406,9 @@ fn the_journal_is_0600_and_never_a_link_or_a_fifo() {
 fn a_journal_this_build_cannot_read_is_refused_and_left_as_it_is() {
     let (_dir, path) = seeded();
     let store = JsonFile::new(&path);
-    store.claim_attempt("alice", at(1), &SCHEDULE).unwrap();
+    store
+        .claim_attempt("alice", at(1), &SCHEDULE, Bucket::Anyone)
+        .unwrap();
     let journal = fs::read_to_string(journal_of(&path)).unwrap();
     let header = journal.lines().next().unwrap();
     // A newer version's header, checksummed as it would write it.
@@ -412,7 +423,7 @@ fn a_journal_this_build_cannot_read_is_refused_and_left_as_it_is() {
     );
     assert!(err.to_string().contains("users.json.journal"), "{err}");
     let err = JsonFile::new(&path)
-        .claim_attempt("alice", at(2), &SCHEDULE)
+        .claim_attempt("alice", at(2), &SCHEDULE, Bucket::Anyone)
         .unwrap_err();
     assert!(matches!(err, StoreError::UnsupportedVersion { .. }), "{err}");
     assert_eq!(fs::read_to_string(journal_of(&path)).unwrap(), bytes);
@@ -447,7 +458,9 @@ fn concurrent_claims_through_the_journal_admit_exactly_the_threshold() {
             std::thread::spawn(move || {
                 let store = JsonFile::new(&path);
                 store.get("alice").unwrap();
-                store.claim_attempt("alice", now, &SCHEDULE).unwrap()
+                store
+                    .claim_attempt("alice", now, &SCHEDULE, Bucket::Anyone)
+                    .unwrap()
             })
         })
         .collect();

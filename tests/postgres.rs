@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use authtui::auth::{AuthError, Bcrypt, Cost, HashError, Hasher, Password, throttle};
 use authtui::store::{
-    Change, Claim, Event, EventKind, EventLog, LockSchedule, MemoryStore, PostgresStore, UserRecord,
+    Bucket, Change, Claim, Event, EventKind, EventLog, LockSchedule, MemoryStore, PostgresStore, UserRecord,
     UserStore,
 };
 use chrono::{DateTime, Utc};
@@ -53,16 +53,16 @@ fn record(hash: &str, created: i64) -> UserRecord {
 // --- Schema ---
 
 #[test]
-fn an_empty_database_gets_schema_v1_on_open() {
+fn an_empty_database_gets_schema_v2_on_open() {
     let cluster = pg::cluster();
-    let url = cluster.database("schema_v1");
+    let url = cluster.database("schema_v2");
     open(&url);
-    let mut db = cluster.client("schema_v1");
+    let mut db = cluster.client("schema_v2");
     let version: String = db
         .query_one("SELECT value FROM authtui_meta WHERE key = 'schema_version'", &[])
         .unwrap()
         .get(0);
-    assert_eq!(version, "1");
+    assert_eq!(version, "2");
     let columns: Vec<(String, String, String)> = db
         .query(
             "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns
@@ -83,6 +83,7 @@ fn an_empty_database_gets_schema_v1_on_open() {
             "events.at bigint",
             "events.event text",
             "events.username text",
+            "events.from_addr text",
             "users.username text",
             "users.password_hash text",
             "users.created_at bigint",
@@ -91,6 +92,10 @@ fn an_empty_database_gets_schema_v1_on_open() {
             "users.login_count bigint",
             "users.failed_attempts integer",
             "users.locked_until bigint",
+            "users.last_login_from text",
+            "users.known_addresses ARRAY",
+            "users.known_failed_attempts integer",
+            "users.known_locked_until bigint",
         ]
     );
     let index: String = db
@@ -118,7 +123,7 @@ fn a_newer_schema_is_a_one_line_error_and_nothing_is_written() {
     let url = cluster.database("schema_newer");
     open(&url);
     let mut db = cluster.client("schema_newer");
-    db.batch_execute("UPDATE authtui_meta SET value = '2' WHERE key = 'schema_version'")
+    db.batch_execute("UPDATE authtui_meta SET value = '3' WHERE key = 'schema_version'")
         .unwrap();
     let sb = common::Sandbox::new();
     for (args, stdin) in [
@@ -138,7 +143,7 @@ fn a_newer_schema_is_a_one_line_error_and_nothing_is_written() {
         let errors = out.errors();
         assert_eq!(errors.len(), 1, "{out:#?}");
         assert!(
-            errors[0].contains("schema version 2") && errors[0].contains("use a newer authtui"),
+            errors[0].contains("schema version 3") && errors[0].contains("use a newer authtui"),
             "{out:#?}"
         );
     }
@@ -148,12 +153,80 @@ fn a_newer_schema_is_a_one_line_error_and_nothing_is_written() {
         .query_one("SELECT value FROM authtui_meta WHERE key = 'schema_version'", &[])
         .unwrap()
         .get(0);
-    assert_eq!((users, events, version.as_str()), (0, 0, "2"), "never downgraded");
-    // The library says the same, as a value.
+    assert_eq!((users, events, version.as_str()), (0, 0, "3"), "never downgraded");
+    // The library says the same, as a value; and an upgrade refuses it too.
     let err = PostgresStore::open(&url, WAIT).err().unwrap();
     assert!(
-        matches!(err, authtui::store::StoreError::NewerSchema { found: 2, .. }),
+        matches!(err, authtui::store::StoreError::NewerSchema { found: 3, .. }),
         "{err}"
+    );
+    let out = run(&sb, &url, &["upgrade-store"], None);
+    out.expect_code(2).expect_no_panic();
+    assert!(out.stderr.contains("schema version 3"), "{out:#?}");
+}
+
+/// Schema version 1, as authtui 0.1 before client addresses made it.
+const SCHEMA_V1: &str = "
+CREATE TABLE authtui_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE users (
+    username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, created_at BIGINT,
+    last_login_at BIGINT, previous_login_at BIGINT, login_count BIGINT NOT NULL DEFAULT 0,
+    failed_attempts INTEGER NOT NULL DEFAULT 0, locked_until BIGINT
+);
+CREATE TABLE events (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, event TEXT NOT NULL, username TEXT NOT NULL);
+CREATE INDEX events_username_id ON events (username, id);
+INSERT INTO authtui_meta (key, value) VALUES ('schema_version', '1');
+";
+
+#[test]
+fn a_schema_v1_database_is_refused_until_upgrade_store_upgrades_it_keeping_everything() {
+    let cluster = pg::cluster();
+    let url = cluster.database("schema_old");
+    let mut db = cluster.client("schema_old");
+    db.batch_execute(SCHEMA_V1).unwrap();
+    let hash = bcrypt::hash(PW, 4).unwrap();
+    db.execute(
+        "INSERT INTO users (username, password_hash, created_at, login_count, failed_attempts) VALUES ('alice', $1, 100, 3, 2)",
+        &[&hash],
+    )
+    .unwrap();
+    db.batch_execute("INSERT INTO events (at, event, username) VALUES (100, 'signup', 'alice')")
+        .unwrap();
+    let sb = common::Sandbox::new();
+    for args in [
+        &["user", "list"][..],
+        &["log"],
+        &["verify", "alice", "--password-stdin"],
+    ] {
+        let out = run(&sb, &url, args, Some(&format!("{PW}\n")));
+        out.expect_code(2).expect_no_panic();
+        assert_eq!(out.errors().len(), 1, "{out:#?}");
+        assert!(
+            out.stderr.contains("schema version 1") && out.stderr.contains("authtui upgrade-store"),
+            "{out:#?}"
+        );
+    }
+    let out = run(&sb, &url, &["upgrade-store"], None);
+    out.expect_code(0).expect_no_panic();
+    assert!(out.stdout.contains("from schema version 1 to 2"), "{out:#?}");
+    let out = run(
+        &sb,
+        &url,
+        &["verify", "alice", "--password-stdin"],
+        Some(&format!("{PW}\n")),
+    );
+    out.expect_code(0);
+    let store = open(&url);
+    let alice = store.get("alice").unwrap().unwrap();
+    assert_eq!((alice.login_count, alice.created_at), (4, Some(at(100))));
+    let out = run(&sb, &url, &["log"], None);
+    out.expect_code(0);
+    assert!(out.stdout.contains("signed up"), "{out:#?}");
+    let out = run(&sb, &url, &["upgrade-store"], None);
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("already at this authtui's schema"),
+        "{out:#?}"
     );
 }
 
@@ -216,6 +289,10 @@ fn reads_and_writes_keep_every_field_in_whole_seconds() {
         login_count: 42,
         failed_attempts: 3,
         locked_until: Some(at(1_767_225_800)),
+        last_login_from: Some("[2001:db8::1]:22".into()),
+        known_addresses: vec!["2001:db8::1".into(), "203.0.113.7".into()],
+        known_failed_attempts: 2,
+        known_locked_until: Some(at(1_767_225_801)),
     };
     store
         .update_user("alice", &mut |r| {
@@ -355,7 +432,7 @@ fn rewrite_writes_a_row_unless_the_store_is_empty() {
         .query_one("SELECT value FROM authtui_meta WHERE key = 'schema_version'", &[])
         .unwrap()
         .get(0);
-    assert_eq!(version, "1", "and changes nothing");
+    assert_eq!(version, "2", "and changes nothing");
 }
 
 /// Claims on the database and on a `MemoryStore` (the trait's default claim over
@@ -381,8 +458,12 @@ fn a_claim_in_one_statement_keeps_the_schedule_s_arithmetic() {
             max_lock_secs: 10,
         },
     ];
-    for (i, schedule) in schedules.iter().enumerate() {
-        let pg = open(&cluster.database(&format!("claim_{i}")));
+    let cases = schedules
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| [(i, s, Bucket::Anyone), (i, s, Bucket::Known)]);
+    for (i, schedule, bucket) in cases {
+        let pg = open(&cluster.database(&format!("claim_{i}_{bucket:?}").to_lowercase()));
         let memory = MemoryStore::new();
         let start = record(&common::pw_hash(), 1_767_225_600);
         for store in [&pg as &dyn UserStore, &memory] {
@@ -394,9 +475,9 @@ fn a_claim_in_one_statement_keeps_the_schedule_s_arithmetic() {
         loop {
             steps += 1;
             assert!(steps < 400, "no permanent lock after {steps} claims");
-            let expected = memory.claim_attempt("alice", at(now), schedule).unwrap();
-            let got = pg.claim_attempt("alice", at(now), schedule).unwrap();
-            assert_eq!(got, expected, "schedule {i}, claim {steps} at {now}");
+            let expected = memory.claim_attempt("alice", at(now), schedule, bucket).unwrap();
+            let got = pg.claim_attempt("alice", at(now), schedule, bucket).unwrap();
+            assert_eq!(got, expected, "schedule {i} {bucket:?}, claim {steps} at {now}");
             assert_eq!(pg.get("alice").unwrap(), memory.get("alice").unwrap());
             match expected {
                 Claim::Admitted { .. } => admitted += 1,
@@ -413,8 +494,19 @@ fn a_claim_in_one_statement_keeps_the_schedule_s_arithmetic() {
             }
         }
         assert_eq!(admitted, schedule.permanent_after, "schedule {i}");
+        let other = match bucket {
+            Bucket::Anyone => Bucket::Known,
+            Bucket::Known => Bucket::Anyone,
+        };
+        assert!(
+            matches!(
+                pg.claim_attempt("alice", at(now), schedule, other).unwrap(),
+                Claim::Admitted { .. }
+            ),
+            "the other bucket is its own"
+        );
         assert_eq!(
-            pg.claim_attempt("nobody", at(now), schedule).unwrap(),
+            pg.claim_attempt("nobody", at(now), schedule, bucket).unwrap(),
             Claim::Missing
         );
     }
@@ -429,6 +521,7 @@ fn the_activity_log_is_a_table_read_newest_or_oldest_first() {
         at: at(secs),
         event: kind,
         username: user.into(),
+        from: (user == "bob").then(|| "203.0.113.7:50122".into()),
     };
     assert_eq!(log.all().unwrap(), []);
     let events = [

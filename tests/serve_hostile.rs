@@ -413,11 +413,17 @@ fn failed_logins_from_one_address_back_off_and_a_right_password_does_not_wait() 
     good.wait_for("Create an account");
     sign_up(&mut good, "alice", PW);
     log_out(&mut good);
-    // Guesses at a name that is no account: five free failures, then each answer is
-    // held 1 s, 2 s … (the account rules' own lock does not come into it).
+    // Guesses at name after name (none an account, so no lock of a name comes into
+    // it): five free failures, then each answer is held 1 s, 2 s …
     bad.type_into("Username", "ghost");
     bad.send(sshpty::ENTER);
     for n in 0..7 {
+        if n > 0 {
+            // Back to the Username field, and another name.
+            bad.send("\x1b[Z");
+            bad.type_into("Username", &format!("ghost{}", &"123456789"[..n]));
+            bad.send(sshpty::TAB);
+        }
         bad.type_password_into("Password", "wrong wrong wrong");
         bad.send(sshpty::ENTER);
         bad.wait_until(&format!("refusal {n}"), |c| {

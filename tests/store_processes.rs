@@ -108,19 +108,86 @@ fn a_sqlite_file_of_a_newer_schema_is_refused_and_left_alone() {
     let path = sb.dir.path().join("data/accounts.db");
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute(
-        "UPDATE authtui_meta SET value = '2' WHERE key = 'schema_version'",
+        "UPDATE authtui_meta SET value = '3' WHERE key = 'schema_version'",
         [],
     )
     .unwrap();
     drop(conn);
     let before = std::fs::read(&path).unwrap();
-    for args in [&["user", "list"][..], &["user", "add", "bob", "--password-stdin"]] {
+    for args in [
+        &["user", "list"][..],
+        &["user", "add", "bob", "--password-stdin"],
+        &["upgrade-store"],
+    ] {
         let out = common::run(command(&sb, &store, args), Some(format!("{PW}\n").as_bytes()));
         out.expect_code(2);
-        assert!(out.stderr.contains("schema version 2"), "{out:#?}");
+        assert!(out.stderr.contains("schema version 3"), "{out:#?}");
         assert_eq!(out.errors().len(), 1, "{out:#?}");
     }
     assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_sqlite_file_of_schema_v1_is_refused_until_upgrade_store_upgrades_it_keeping_everything() {
+    let sb = Sandbox::new();
+    let store = sqlite(&sb);
+    let path = sb.dir.path().join("data/accounts.db");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    // Schema version 1, as authtui made it before client addresses.
+    conn.execute_batch(
+        "CREATE TABLE authtui_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+         CREATE TABLE users (username TEXT PRIMARY KEY, password_hash TEXT NOT NULL,
+             created_at INTEGER, last_login_at INTEGER, previous_login_at INTEGER,
+             login_count INTEGER NOT NULL DEFAULT 0, failed_attempts INTEGER NOT NULL DEFAULT 0,
+             locked_until INTEGER);
+         CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
+             event TEXT NOT NULL, username TEXT NOT NULL);
+         CREATE INDEX events_by_user ON events (username, id);
+         INSERT INTO authtui_meta (key, value) VALUES ('schema_version', '1');
+         INSERT INTO events (at, event, username) VALUES (100, 'signup', 'alice');",
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO users (username, password_hash, created_at, login_count) VALUES ('alice', ?1, 100, 3)",
+        [bcrypt::hash(PW, 4).unwrap()],
+    )
+    .unwrap();
+    drop(conn);
+    let before = std::fs::read(&path).unwrap();
+    for args in [
+        &["user", "list"][..],
+        &["log"],
+        &["verify", "alice", "--password-stdin"],
+    ] {
+        let out = common::run(command(&sb, &store, args), Some(format!("{PW}\n").as_bytes()));
+        out.expect_code(2);
+        assert_eq!(out.errors().len(), 1, "{out:#?}");
+        assert!(
+            out.stderr.contains("schema version 1") && out.stderr.contains("authtui upgrade-store"),
+            "{out:#?}"
+        );
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before, "nothing was changed");
+    let out = common::run(command(&sb, &store, &["upgrade-store"]), None);
+    out.expect_code(0);
+    assert!(out.stdout.contains("from schema version 1 to 2"), "{out:#?}");
+    let out = common::run(
+        command(&sb, &store, &["verify", "alice", "--password-stdin"]),
+        Some(format!("{PW}\n").as_bytes()),
+    );
+    out.expect_code(0);
+    let out = common::run(command(&sb, &store, &["user", "list", "--json"]), None);
+    out.expect_code(0);
+    assert!(out.stdout.contains("\"login_count\": 4"), "{out:#?}");
+    let out = common::run(command(&sb, &store, &["log"]), None);
+    assert!(out.stdout.contains("signed up"), "{out:#?}");
+    let out = common::run(command(&sb, &store, &["upgrade-store"]), None);
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("already at this authtui's schema"),
+        "{out:#?}"
+    );
 }
 
 #[test]

@@ -142,6 +142,36 @@ fn dashboard_with_previous_login_and_failures() {
     both_sizes("dashboard_failures", &m);
 }
 
+/// A served session's Dashboard: where the previous login came from, where this one is,
+/// the addresses of its events, and no path of the server's (docs/security.md rule 36).
+#[test]
+fn dashboard_served_over_ssh() {
+    use authtui::auth::origin;
+    let clock = FakeClock::at_epoch();
+    let service = Service::new(MemoryStore::new(), Cost::new(4).unwrap())
+        .with_clock(clock.clone())
+        .with_log(authtui::store::MemoryLog::new());
+    {
+        let _at = origin::scope(Some("198.51.100.23:40022".parse().unwrap()));
+        service.signup("alice", &GOOD.into()).unwrap();
+    }
+    clock.advance(chrono::Duration::hours(26));
+    let session = {
+        let _at = origin::scope(Some("[2001:db8::7]:50122".parse().unwrap()));
+        let _ = service.login("alice", &"not the password".into());
+        service.login("alice", &GOOD.into()).unwrap()
+    };
+    let events = service.recent_events("alice", Dashboard::EVENTS).unwrap();
+    let mut m = model();
+    m.context.peer = Some("[2001:db8::7]:50122".into());
+    m.screen = Screen::Dashboard(Dashboard::new(session, events));
+    let shown = text(&m, (80, 24));
+    assert!(shown.contains("Previous from    198.51.100.23"), "{shown}");
+    assert!(shown.contains("Signed in from   2001:db8::7"), "{shown}");
+    assert!(!shown.contains("Data file") && !shown.contains("users.json"), "{shown}");
+    both_sizes("dashboard_served", &m);
+}
+
 #[test]
 fn signup_meter_at_each_score() {
     let passwords = [

@@ -5,17 +5,19 @@
 
 mod clock;
 pub mod hashing;
+pub mod origin;
 mod password;
 pub mod policy;
 mod session;
 pub mod throttle;
+mod typed_names;
 mod username;
 
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
-use crate::store::{Change, Claim, EventLog, StoreError, UserRecord, UserStore};
+use crate::store::{Bucket, Change, Claim, EventLog, StoreError, UserRecord, UserStore};
 
 /// The activity log's entries, for the layers above (the app, the commands).
 pub use crate::store::{Event, EventKind};
@@ -139,6 +141,8 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     hasher: Arc<dyn Hasher>,
     cost: Cost,
+    /// Locks on typed names that are no account (docs/security.md rule 35).
+    typed_names: typed_names::TypedNames,
 }
 
 /// Why a password check refused, before it is turned into the caller's error. Refusals
@@ -175,6 +179,7 @@ impl Service {
             clock: Arc::new(SystemClock),
             hasher: Arc::new(Bcrypt),
             cost,
+            typed_names: typed_names::TypedNames::default(),
         }
     }
 
@@ -206,6 +211,7 @@ impl Service {
             at: self.clock.now(),
             event,
             username,
+            from: origin::current().map(|a| a.to_string()),
         };
         if let Err(e) = log.append(&event) {
             self.log_failures
@@ -267,6 +273,10 @@ impl Service {
         let mut record = UserRecord::new(hash, now);
         record.last_login_at = Some(now);
         record.login_count = 1;
+        if let Some(from) = origin::current() {
+            record.last_login_from = Some(from.to_string());
+            record.remember(from.ip());
+        }
         self.insert(&name, record)?;
         self.record(EventKind::Signup, name.as_str());
         Ok(Session::new(
@@ -275,6 +285,7 @@ impl Service {
                 created_at: Some(now),
                 logged_in_at: now,
                 previous_login_at: None,
+                previous_login_from: None,
                 failed_attempts_since: 0,
                 login_count: 1,
             },
@@ -306,6 +317,7 @@ impl Service {
         if added != [true] {
             return Err(AuthError::UsernameTaken(name.to_string()));
         }
+        self.typed_names.forget(name.as_str());
         Ok(())
     }
 
@@ -339,12 +351,21 @@ impl Service {
                 created_at: record.created_at,
                 logged_in_at: now,
                 previous_login_at: record.last_login_at,
-                failed_attempts_since: verified.record.failed_attempts,
+                previous_login_from: record.last_login_from.clone(),
+                failed_attempts_since: verified
+                    .record
+                    .failed_attempts
+                    .saturating_add(verified.record.known_failed_attempts),
                 login_count: record.login_count.saturating_add(1),
             };
             record.previous_login_at = record.last_login_at;
             record.last_login_at = Some(now);
             record.login_count = facts.login_count;
+            let from = origin::current();
+            record.last_login_from = from.map(|a| a.to_string());
+            if let Some(from) = from {
+                record.remember(from.ip());
+            }
             throttle::reset(record);
             if let Some(hash) = &verified.rehash {
                 record.password_hash.clone_from(hash);
@@ -498,9 +519,7 @@ impl Service {
     ) -> Result<Verified, Refusal> {
         let candidates = Candidates::of(password).map_err(|e| Refusal::Error(e.into()))?;
         let Some((key, snapshot)) = self.find_record(username)? else {
-            self.store.rewrite()?;
-            candidates.spend_dummy(&*self.hasher, self.cost);
-            return Err(Refusal::Missing);
+            return Err(self.refuse_unknown(username, &candidates, now));
         };
         let bad_hash = |source| {
             Refusal::Error(AuthError::BadStoredHash {
@@ -510,11 +529,9 @@ impl Service {
         };
         // An unusable hash is reported before anything is counted.
         hashing::stored_cost(&snapshot.password_hash).map_err(bad_hash)?;
-        let (record, lock) = match self.store.claim_attempt(&key, now, &throttle::SCHEDULE)? {
-            Claim::Missing => {
-                candidates.spend_dummy(&*self.hasher, self.cost);
-                return Err(Refusal::Missing);
-            }
+        let bucket = Bucket::of(&snapshot, origin::current().map(|a| a.ip()));
+        let (record, lock) = match self.store.claim_attempt(&key, now, &throttle::SCHEDULE, bucket)? {
+            Claim::Missing => return Err(self.refuse_unknown(username, &candidates, now)),
             Claim::Locked(lock) => return Err(Refusal::Locked(key, lock)),
             Claim::Admitted { before, lock } => (before, lock),
         };
@@ -543,6 +560,28 @@ impl Service {
             None => None,
         };
         Ok(Verified { key, record, rehash })
+    }
+
+    /// An attempt on a typed name that is no account: claimed on the name's own lock,
+    /// as an attempt on an account is (docs/security.md rule 35), and costing what one
+    /// does: a save (of the accounts unchanged) and the same bcrypt work, unless locked.
+    fn refuse_unknown(&self, typed: &str, candidates: &Candidates, now: DateTime<Utc>) -> Refusal {
+        match self.typed_names.claim(typed, now, &throttle::SCHEDULE) {
+            // As a locked account: refused before any write or bcrypt.
+            Claim::Locked(lock) => Refusal::Locked(UNKNOWN_NAME.to_owned(), lock),
+            Claim::Admitted { lock, .. } => {
+                if let Err(e) = self.store.rewrite() {
+                    return e.into();
+                }
+                candidates.spend_dummy(&*self.hasher, self.cost);
+                if lock.is_locked() {
+                    self.record(EventKind::Locked, UNKNOWN_NAME);
+                    return Refusal::Locked(UNKNOWN_NAME.to_owned(), lock);
+                }
+                Refusal::Missing
+            }
+            Claim::Missing => Refusal::Missing,
+        }
     }
 
     /// The stored account for a typed username: lower-cased first (usernames are), then

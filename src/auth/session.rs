@@ -20,6 +20,8 @@ pub struct LoginFacts {
     pub logged_in_at: DateTime<Utc>,
     /// The login before this one, if any.
     pub previous_login_at: Option<DateTime<Utc>>,
+    /// Where the login before this one came from, when it came over the network.
+    pub previous_login_from: Option<String>,
     /// Failed attempts between the previous login and this one.
     pub failed_attempts_since: u32,
     /// Successful logins, this one included.

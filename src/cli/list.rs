@@ -112,7 +112,15 @@ pub fn write_events(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
     for (e, name) in events.iter().zip(&names) {
         let at = e.at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S");
         let name = printable::pad(name, column);
-        writeln!(out, "{at}  {name}  {}", e.event.describe())?;
+        match &e.from {
+            Some(from) => writeln!(
+                out,
+                "{at}  {name}  {} (from {})",
+                e.event.describe(),
+                printable::printable(from, 48)
+            )?,
+            None => writeln!(out, "{at}  {name}  {}", e.event.describe())?,
+        }
     }
     Ok(())
 }

@@ -158,6 +158,8 @@ pub enum Command {
         #[arg(long)]
         allow_nonempty: bool,
     },
+    /// Upgrade a SQLite or PostgreSQL store made by an older authtui to this one's schema
+    UpgradeStore,
 }
 
 #[derive(Debug, Subcommand)]
@@ -284,6 +286,10 @@ fn execute(settings: &Settings, command: Command) -> Result<(), Failure> {
     for warning in setup::warnings(&settings.store) {
         eprintln!("authtui: warning: {}", printable::escape(&warning));
     }
+    // Before the store is opened: opening refuses an older schema.
+    if let Command::UpgradeStore = command {
+        return upgrade_store(settings);
+    }
     let (service, log) = setup::open(settings, stderr_lock_notice()).map_err(Failure::data)?;
     let result = execute_on(&service, settings, command);
     // Lines of events.jsonl a read skipped (torn, glued, foreign): named, never fatal.
@@ -361,11 +367,23 @@ fn execute_on(service: &Service, settings: &Settings, command: Command) -> Resul
         Command::ImportHtpasswd { file } => import(service, &file, &mut out),
         Command::Migrate { to, allow_nonempty } => migrate(settings, &to, allow_nonempty),
         Command::Serve(_) => Err(Failure::usage("authtui serve is not an admin command")),
+        Command::UpgradeStore => upgrade_store(settings),
         Command::Log { user } => {
             let events = service.events(user.as_deref())?;
             say(list::write_events(&mut out, &events))
         }
     }
+}
+
+/// `authtui upgrade-store`: the schema of an older authtui brought to this one's, in one
+/// transaction (the store's data is kept; an older authtui cannot open it afterwards).
+fn upgrade_store(settings: &Settings) -> Result<(), Failure> {
+    let store = printable::escape(&settings.store.to_string());
+    match setup::upgrade_store(&settings.store, settings.lock_timeout).map_err(Failure::data)? {
+        Some((from, to)) => println!("Upgraded {store} from schema version {from} to {to}"),
+        None => println!("{store} is already at this authtui's schema; nothing was changed"),
+    }
+    Ok(())
 }
 
 /// `authtui migrate --to URL`: the records copied as they are (no rule is applied again,

@@ -182,9 +182,12 @@ pub async fn run(shared: Arc<Shared>, start: Start, mut input: mpsc::Receiver<In
     let _live = shared.live_session();
 
     let (results_tx, mut results) = mpsc::unbounded_channel::<Msg>();
-    let Some(client) = shared.client(Arc::new(move |msg| {
-        let _ = results_tx.send(msg);
-    })) else {
+    let Some(client) = shared
+        .client(Arc::new(move |msg| {
+            let _ = results_tx.send(msg);
+        }))
+        .map(|client| client.with_peer(peer))
+    else {
         outbox.push(b"authtui: the server is shutting down\r\n");
         outbox.close();
         let _ = writer.await;

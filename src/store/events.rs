@@ -60,6 +60,10 @@ pub struct Event {
     pub at: DateTime<Utc>,
     pub event: EventKind,
     pub username: String,
+    /// The client address of a served session that caused it (`203.0.113.7:50122`);
+    /// absent for the local terminal and the commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 /// Where events go.
@@ -386,6 +390,7 @@ mod tests {
             at: DateTime::from_timestamp(secs, 0).unwrap(),
             event: kind,
             username: user.into(),
+            from: None,
         }
     }
 

@@ -9,8 +9,9 @@
 //!   extends, and an id unique to this journal (so that a reader told apart a journal
 //!   made anew from one it read before);
 //! - then one line per change: `{"user":"alice","failed_attempts":1,"locked_until":"…",
-//!   "last_login_at":"…","previous_login_at":"…","login_count":3}`: the account's new
-//!   values of those five fields, all of them (an absent field is zero or none), so that a
+//!   "last_login_at":"…","previous_login_at":"…","login_count":3,"last_login_from":"…",
+//!   "known_addresses":["…"],"known_failed_attempts":0,"known_locked_until":"…"}`: the
+//!   account's new values of those fields, all of them (an absent field is zero or none), so that a
 //!   line replayed twice changes nothing the second time; `{}` changes nothing (the write
 //!   a login for an unknown name makes, so that it costs what a claim costs).
 //!
@@ -44,6 +45,10 @@ pub(super) struct Facts {
     pub last_login_at: Option<DateTime<Utc>>,
     pub previous_login_at: Option<DateTime<Utc>>,
     pub login_count: u64,
+    pub last_login_from: Option<String>,
+    pub known_addresses: Vec<String>,
+    pub known_failed_attempts: u32,
+    pub known_locked_until: Option<DateTime<Utc>>,
 }
 
 impl Facts {
@@ -54,6 +59,10 @@ impl Facts {
             last_login_at: record.last_login_at,
             previous_login_at: record.previous_login_at,
             login_count: record.login_count,
+            last_login_from: record.last_login_from.clone(),
+            known_addresses: record.known_addresses.clone(),
+            known_failed_attempts: record.known_failed_attempts,
+            known_locked_until: record.known_locked_until,
         }
     }
 
@@ -63,6 +72,10 @@ impl Facts {
         record.last_login_at = self.last_login_at;
         record.previous_login_at = self.previous_login_at;
         record.login_count = self.login_count;
+        record.last_login_from.clone_from(&self.last_login_from);
+        record.known_addresses.clone_from(&self.known_addresses);
+        record.known_failed_attempts = self.known_failed_attempts;
+        record.known_locked_until = self.known_locked_until;
     }
 
     /// True if `after` differs from `before` in these fields only: the change can be a
@@ -99,6 +112,14 @@ struct Line {
     previous_login_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     login_count: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_login_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    known_addresses: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    known_failed_attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp::option")]
+    known_locked_until: Option<DateTime<Utc>>,
 }
 
 /// The header line's JSON.
@@ -160,6 +181,10 @@ pub(super) fn set_line(user: &str, facts: &Facts) -> Vec<u8> {
         last_login_at: facts.last_login_at,
         previous_login_at: facts.previous_login_at,
         login_count: facts.login_count,
+        last_login_from: facts.last_login_from.clone(),
+        known_addresses: facts.known_addresses.clone(),
+        known_failed_attempts: facts.known_failed_attempts,
+        known_locked_until: facts.known_locked_until,
     };
     framed(&serde_json::to_vec(&line).unwrap_or_default())
 }
@@ -271,6 +296,10 @@ impl Journal {
                         last_login_at: line.last_login_at,
                         previous_login_at: line.previous_login_at,
                         login_count: line.login_count,
+                        last_login_from: line.last_login_from,
+                        known_addresses: line.known_addresses,
+                        known_failed_attempts: line.known_failed_attempts,
+                        known_locked_until: line.known_locked_until,
                     };
                     Arc::make_mut(&mut self.overlay).insert(user, facts);
                 }

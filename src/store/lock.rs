@@ -36,6 +36,42 @@ impl LockState {
     }
 }
 
+/// Which of an account's two failure counts an attempt is claimed on: the owner's known
+/// addresses are throttled apart from everyone else, so that others' failures cannot
+/// lock the owner out (docs/security.md rule 36).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bucket {
+    /// Anyone: the local terminal, the commands, an address the account does not know.
+    Anyone,
+    /// An address the owner logged in from before.
+    Known,
+}
+
+impl Bucket {
+    /// The bucket of an attempt from `from` on `record`.
+    pub fn of(record: &UserRecord, from: Option<std::net::IpAddr>) -> Bucket {
+        match from {
+            Some(ip) if record.knows(ip) => Bucket::Known,
+            _ => Bucket::Anyone,
+        }
+    }
+
+    /// The bucket's failure count and lock in `record`.
+    pub fn counts(self, record: &UserRecord) -> (u32, Option<DateTime<Utc>>) {
+        match self {
+            Bucket::Anyone => (record.failed_attempts, record.locked_until),
+            Bucket::Known => (record.known_failed_attempts, record.known_locked_until),
+        }
+    }
+
+    fn counts_mut(self, record: &mut UserRecord) -> (&mut u32, &mut Option<DateTime<Utc>>) {
+        match self {
+            Bucket::Anyone => (&mut record.failed_attempts, &mut record.locked_until),
+            Bucket::Known => (&mut record.known_failed_attempts, &mut record.known_locked_until),
+        }
+    }
+}
+
 /// What claiming a login attempt found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Claim {
@@ -59,12 +95,23 @@ impl LockSchedule {
         Some(Duration::seconds(secs))
     }
 
-    /// Whether `record` may try to log in at `now`.
+    /// Whether `record` may try to log in at `now` (from anyone: the lock others see).
     pub fn state(&self, record: &UserRecord, now: DateTime<Utc>) -> LockState {
-        if record.failed_attempts >= self.permanent_after {
+        self.state_of(record, Bucket::Anyone, now)
+    }
+
+    /// Whether an attempt of `bucket` on `record` may be made at `now`.
+    pub fn state_of(&self, record: &UserRecord, bucket: Bucket, now: DateTime<Utc>) -> LockState {
+        let (failures, until) = bucket.counts(record);
+        self.state_at(failures, until, now)
+    }
+
+    /// The lock of a failure count and lock time.
+    pub fn state_at(&self, failures: u32, until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> LockState {
+        if failures >= self.permanent_after {
             LockState::UntilUnlocked
         } else {
-            match record.locked_until {
+            match until {
                 Some(until) if until > now => LockState::Until(until),
                 _ => LockState::Open,
             }
@@ -73,32 +120,50 @@ impl LockSchedule {
 
     /// Records one more failure at `now`, locking the account if that crosses a threshold.
     pub fn record_failure(&self, record: &mut UserRecord, now: DateTime<Utc>) {
-        record.failed_attempts = record.failed_attempts.saturating_add(1);
-        if let Some(d) = self.lock_duration(record.failed_attempts) {
-            record.locked_until = Some(now + d);
+        self.record_failure_in(record, Bucket::Anyone, now);
+    }
+
+    /// [`LockSchedule::record_failure`] on one bucket.
+    pub fn record_failure_in(&self, record: &mut UserRecord, bucket: Bucket, now: DateTime<Utc>) {
+        let (failures, until) = bucket.counts_mut(record);
+        self.count_failure(failures, until, now);
+    }
+
+    /// One more failure on a count and its lock.
+    pub fn count_failure(&self, failures: &mut u32, until: &mut Option<DateTime<Utc>>, now: DateTime<Utc>) {
+        *failures = failures.saturating_add(1);
+        if let Some(d) = self.lock_duration(*failures) {
+            *until = Some(now + d);
         }
     }
 
-    /// The claim of one login attempt on `record` (`None`: no account), as every store
-    /// makes it: refused if locked, else counted as a failure now. Returns whether the
-    /// record changed.
-    pub fn claim(&self, record: Option<&mut UserRecord>, now: DateTime<Utc>) -> (Claim, bool) {
+    /// The claim of one login attempt of `bucket` on `record` (`None`: no account), as
+    /// every store makes it: refused if locked, else counted as a failure now. Returns
+    /// whether the record changed.
+    pub fn claim(
+        &self,
+        record: Option<&mut UserRecord>,
+        bucket: Bucket,
+        now: DateTime<Utc>,
+    ) -> (Claim, bool) {
         let Some(record) = record else {
             return (Claim::Missing, false);
         };
-        let lock = self.state(record, now);
+        let lock = self.state_of(record, bucket, now);
         if lock.is_locked() {
             return (Claim::Locked(lock), false);
         }
         let before = record.clone();
-        self.record_failure(record, now);
-        let lock = self.state(record, now);
+        self.record_failure_in(record, bucket, now);
+        let lock = self.state_of(record, bucket, now);
         (Claim::Admitted { before, lock }, true)
     }
 }
 
-/// Clears failures and locks (a success, or an administrator's unlock).
+/// Clears failures and locks of both buckets (a success, or an administrator's unlock).
 pub fn reset(record: &mut UserRecord) {
     record.failed_attempts = 0;
     record.locked_until = None;
+    record.known_failed_attempts = 0;
+    record.known_locked_until = None;
 }

@@ -22,10 +22,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use self::postgres::{PostgresLog, PostgresStore};
+pub use self::postgres::{PostgresLog, PostgresStore, upgrade as postgres_upgrade};
 pub use events::{Event, EventFile, EventKind, EventLog, MemoryLog};
 pub use json_file::{JsonFile, LockNotice, default_path};
-pub use lock::{Claim, LockSchedule, LockState, reset};
+pub use lock::{Bucket, Claim, LockSchedule, LockState, reset};
 pub use memory::MemoryStore;
 pub use sqlite::{SqliteStore, network_fs_warning};
 pub use url::{StoreUrl, redact_password};
@@ -34,10 +34,13 @@ pub use users::{UserMap, Users};
 /// The version of the `users.json` format this build writes and reads.
 pub const FORMAT_VERSION: u64 = 1;
 
-/// The version of the database schema (tables `authtui_meta`, `users`, `events`) this
-/// build creates and reads.
-/// The version of the database schema (SQLite and PostgreSQL) this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The version of the database schema (SQLite and PostgreSQL) this build creates, reads
+/// and writes. Version 1 (before client addresses) is upgraded only when told
+/// (`authtui upgrade-store`), never silently; a newer one is refused.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Addresses an account remembers as its owner's (docs/security.md rule 36).
+pub const KNOWN_ADDRESSES: usize = 8;
 
 /// One account as stored. Field names are the file's names.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +66,21 @@ pub struct UserRecord {
     /// Logins are refused until this time.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp::option")]
     pub locked_until: Option<DateTime<Utc>>,
+    /// Where the most recent successful login came from (`203.0.113.7:50122`); absent for
+    /// a login at the local terminal or by a command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_login_from: Option<String>,
+    /// The IP addresses of the owner's successful logins, newest first (at most
+    /// [`KNOWN_ADDRESSES`]): attempts from them are throttled on their own, so that the
+    /// failures of others do not lock the owner out (docs/security.md rule 36).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known_addresses: Vec<String>,
+    /// Consecutive failed attempts from known addresses since the last success.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub known_failed_attempts: u32,
+    /// Logins from known addresses are refused until this time.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp::option")]
+    pub known_locked_until: Option<DateTime<Utc>>,
 }
 
 fn is_zero_u64(n: &u64) -> bool {
@@ -74,6 +92,21 @@ fn is_zero_u32(n: &u32) -> bool {
 }
 
 impl UserRecord {
+    /// Whether `ip` is one of the owner's known addresses.
+    pub fn knows(&self, ip: std::net::IpAddr) -> bool {
+        self.known_addresses
+            .iter()
+            .any(|a| a.parse::<std::net::IpAddr>() == Ok(ip))
+    }
+
+    /// Remembers `ip` as the owner's, newest first, keeping at most [`KNOWN_ADDRESSES`].
+    pub fn remember(&mut self, ip: std::net::IpAddr) {
+        self.known_addresses
+            .retain(|a| a.parse::<std::net::IpAddr>() != Ok(ip));
+        self.known_addresses.insert(0, ip.to_string());
+        self.known_addresses.truncate(KNOWN_ADDRESSES);
+    }
+
     /// A new account with only its hash and creation time.
     pub fn new(password_hash: String, created_at: DateTime<Utc>) -> Self {
         UserRecord {
@@ -154,6 +187,10 @@ pub enum StoreError {
         "{store} has schema version {found}, but this authtui reads only version {known}: use a newer authtui (nothing was changed)"
     )]
     NewerSchema { store: String, found: i64, known: i64 },
+    #[error(
+        "{store} has schema version {found}, older than this authtui's {known}: back it up, then run `authtui upgrade-store` (nothing was changed)"
+    )]
+    OlderSchema { store: String, found: i64, known: i64 },
     #[error("{store} is not an authtui database (it holds other tables): point --store at another one")]
     NotOurs { store: String },
 }
@@ -210,17 +247,19 @@ pub trait UserStore: Send + Sync {
         Ok(added)
     }
 
-    /// Claims one login attempt on `username` (docs/security.md rule 24): refused if the
-    /// account is locked, else counted as a failure at once, in one atomic change.
+    /// Claims one login attempt of `bucket` on `username` (docs/security.md rules 24 and
+    /// 36): refused if that bucket is locked, else counted as a failure at once, in one
+    /// atomic change.
     fn claim_attempt(
         &self,
         username: &str,
         now: DateTime<Utc>,
         schedule: &LockSchedule,
+        bucket: Bucket,
     ) -> Result<Claim, StoreError> {
         let mut claim = Claim::Missing;
         self.update_user(username, &mut |record| {
-            let (outcome, changed) = schedule.claim(record.as_mut(), now);
+            let (outcome, changed) = schedule.claim(record.as_mut(), bucket, now);
             claim = outcome;
             if changed { Change::Save } else { Change::Keep }
         })?;
@@ -267,8 +306,9 @@ impl<T: UserStore + ?Sized> UserStore for std::sync::Arc<T> {
         username: &str,
         now: DateTime<Utc>,
         schedule: &LockSchedule,
+        bucket: Bucket,
     ) -> Result<Claim, StoreError> {
-        (**self).claim_attempt(username, now, schedule)
+        (**self).claim_attempt(username, now, schedule, bucket)
     }
 
     fn rewrite(&self) -> Result<(), StoreError> {

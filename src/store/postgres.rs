@@ -20,16 +20,17 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ::postgres::error::SqlState;
+use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, GenericClient, NoTls, Row, Statement};
 use chrono::{DateTime, Utc};
 
 use super::events::{Event, EventKind, EventLog};
-use super::lock::{Claim, LockSchedule};
+use super::lock::{Bucket, Claim, LockSchedule};
 use super::url::redact_password;
 use super::{Change, SCHEMA_VERSION, StoreError, UserMap, UserRecord, UserStore};
 
 /// Schema version 1, created in one transaction on an empty database.
-const SCHEMA_V1: &str = "
+const SCHEMA_V2: &str = "
 CREATE TABLE authtui_meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -42,16 +43,32 @@ CREATE TABLE users (
     previous_login_at BIGINT,
     login_count BIGINT NOT NULL DEFAULT 0,
     failed_attempts INTEGER NOT NULL DEFAULT 0,
-    locked_until BIGINT
+    locked_until BIGINT,
+    last_login_from TEXT,
+    known_addresses TEXT[] NOT NULL DEFAULT '{}',
+    known_failed_attempts INTEGER NOT NULL DEFAULT 0,
+    known_locked_until BIGINT
 );
 CREATE TABLE events (
     id BIGSERIAL PRIMARY KEY,
     at BIGINT NOT NULL,
     event TEXT NOT NULL,
-    username TEXT NOT NULL
+    username TEXT NOT NULL,
+    from_addr TEXT
 );
 CREATE INDEX events_username_id ON events (username, id);
-INSERT INTO authtui_meta (key, value) VALUES ('schema_version', '1');
+INSERT INTO authtui_meta (key, value) VALUES ('schema_version', '2');
+";
+
+/// Schema 1 to 2: client addresses (docs/security.md rule 36). Run by `authtui
+/// upgrade-store`, in one transaction.
+const UPGRADE_1_TO_2: &str = "
+ALTER TABLE users ADD COLUMN last_login_from TEXT;
+ALTER TABLE users ADD COLUMN known_addresses TEXT[] NOT NULL DEFAULT '{}';
+ALTER TABLE users ADD COLUMN known_failed_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN known_locked_until BIGINT;
+ALTER TABLE events ADD COLUMN from_addr TEXT;
+UPDATE authtui_meta SET value = '2' WHERE key = 'schema_version';
 ";
 
 /// Serializes the creation of the schema between processes opening an empty database at
@@ -61,7 +78,9 @@ const SCHEMA_LOCK: i64 = 0x0061_7574_6874_7569;
 /// The columns of `users`, in the order [`record_of`] reads them.
 macro_rules! columns {
     () => {
-        "username, password_hash, created_at, last_login_at, previous_login_at, login_count, failed_attempts, locked_until"
+        "username, password_hash, created_at, last_login_at, previous_login_at, login_count, \
+         failed_attempts, locked_until, last_login_from, known_addresses, known_failed_attempts, \
+         known_locked_until"
     };
 }
 
@@ -75,64 +94,93 @@ const SELECT_FOR_UPDATE: &str = concat!(
 const INSERT: &str = concat!(
     "INSERT INTO users (",
     columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 );
 const INSERT_NEW: &str = concat!(
     "INSERT INTO users (",
     columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (username) DO NOTHING RETURNING TRUE"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+     ON CONFLICT (username) DO NOTHING RETURNING TRUE"
 );
 const UPDATE: &str = "UPDATE users SET password_hash = $2, created_at = $3, last_login_at = $4, \
-     previous_login_at = $5, login_count = $6, failed_attempts = $7, locked_until = $8 WHERE username = $1";
+     previous_login_at = $5, login_count = $6, failed_attempts = $7, locked_until = $8, \
+     last_login_from = $9, known_addresses = $10, known_failed_attempts = $11, \
+     known_locked_until = $12 WHERE username = $1";
 const DELETE: &str = "DELETE FROM users WHERE username = $1";
 
-/// One login attempt claimed in one statement (docs/security.md rule 24). `old` locks the
-/// row and reads it as it is (the newest committed version: a racing claim is waited
-/// for); the UPDATE counts the failure and applies [`LockSchedule::lock_duration`] in SQL
-/// unless the account is locked at `now` ([`LockSchedule::state`]); the last SELECT tells
-/// the three outcomes apart: no row (missing), `admitted` false (locked: the row as it
-/// is), `admitted` true (the row after the claim, and its count and lock before).
+/// One login attempt of one bucket claimed in one statement (docs/security.md rules 24
+/// and 36), the bucket's columns `$failed` and `$locked`. `old` locks the row and reads
+/// it as it is (the newest committed version: a racing claim is waited for); the UPDATE
+/// counts the failure and applies [`LockSchedule::lock_duration`] in SQL unless the
+/// bucket is locked at `now` ([`LockSchedule::state_of`]); the last SELECT tells the
+/// three outcomes apart: no row (missing), `admitted` false (locked: the bucket as it
+/// is), `admitted` true (the row after the claim, and the bucket's count and lock before).
 ///
 /// Parameters: $1 username, $2 now (seconds), $3 lock_after, $4 permanent_after,
 /// $5 first_lock_secs, $6 max_lock_secs.
-const CLAIM: &str = "
-WITH old AS MATERIALIZED (
-    SELECT username, failed_attempts, locked_until FROM users WHERE username = $1 FOR UPDATE
+macro_rules! claim {
+    ($failed:literal, $locked:literal) => {
+        concat!(
+            "WITH old AS MATERIALIZED (
+    SELECT username, ",
+            $failed,
+            " AS failed, ",
+            $locked,
+            " AS locked
+      FROM users WHERE username = $1 FOR UPDATE
 ), claimed AS (
     UPDATE users AS u SET
-        failed_attempts = u.failed_attempts + 1,
-        locked_until = CASE
-            WHEN u.failed_attempts::bigint + 1 >= $3::bigint
+        ",
+            $failed,
+            " = u.",
+            $failed,
+            " + 1,
+        ",
+            $locked,
+            " = CASE
+            WHEN u.",
+            $failed,
+            "::bigint + 1 >= $3::bigint
             THEN $2::bigint + LEAST(
-                $5::bigint << LEAST(u.failed_attempts::bigint + 1 - $3::bigint, 16)::integer,
+                $5::bigint << LEAST(u.",
+            $failed,
+            "::bigint + 1 - $3::bigint, 16)::integer,
                 $6::bigint)
-            ELSE u.locked_until
+            ELSE u.",
+            $locked,
+            "
         END
     FROM old
     WHERE u.username = old.username
-      AND NOT (old.failed_attempts::bigint >= $4::bigint
-               OR COALESCE(old.locked_until > $2::bigint, FALSE))
+      AND NOT (old.failed::bigint >= $4::bigint OR COALESCE(old.locked > $2::bigint, FALSE))
     RETURNING u.username, u.password_hash, u.created_at, u.last_login_at, u.previous_login_at,
-              u.login_count, u.failed_attempts, u.locked_until,
-              old.failed_attempts AS before_failed, old.locked_until AS before_locked
+              u.login_count, u.failed_attempts, u.locked_until, u.last_login_from,
+              u.known_addresses, u.known_failed_attempts, u.known_locked_until,
+              old.failed AS before_failed, old.locked AS before_locked
 )
 SELECT TRUE AS admitted, username, password_hash, created_at, last_login_at, previous_login_at,
-       login_count, failed_attempts, locked_until, before_failed, before_locked
+       login_count, failed_attempts, locked_until, last_login_from, known_addresses,
+       known_failed_attempts, known_locked_until, before_failed, before_locked
   FROM claimed
 UNION ALL
-SELECT FALSE, username, NULL, NULL, NULL, NULL, NULL, NULL, NULL, failed_attempts, locked_until
-  FROM old WHERE NOT EXISTS (SELECT 1 FROM claimed)
-";
+SELECT FALSE, username, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       failed, locked
+  FROM old WHERE NOT EXISTS (SELECT 1 FROM claimed)"
+        )
+    };
+}
+const CLAIM_ANYONE: &str = claim!("failed_attempts", "locked_until");
+const CLAIM_KNOWN: &str = claim!("known_failed_attempts", "known_locked_until");
 
 /// A write that changes nothing, of a claim's cost (one row updated, one commit), unless
 /// there are no accounts.
 const REWRITE: &str = "UPDATE authtui_meta SET value = value \
      WHERE key = 'schema_version' AND EXISTS (SELECT 1 FROM users)";
 
-const EVENT_APPEND: &str = "INSERT INTO events (at, event, username) VALUES ($1, $2, $3)";
+const EVENT_APPEND: &str = "INSERT INTO events (at, event, username, from_addr) VALUES ($1, $2, $3, $4)";
 const EVENT_RECENT: &str =
-    "SELECT at, event, username FROM events WHERE username = $1 ORDER BY id DESC LIMIT $2";
-const EVENT_ALL: &str = "SELECT at, event, username FROM events ORDER BY id";
+    "SELECT at, event, username, from_addr FROM events WHERE username = $1 ORDER BY id DESC LIMIT $2";
+const EVENT_ALL: &str = "SELECT at, event, username, from_addr FROM events ORDER BY id";
 
 /// How many times a transaction that lost a race (serialization failure, deadlock, a
 /// name inserted by another process meanwhile) is run again before giving up.
@@ -165,10 +213,10 @@ pub struct PostgresLog {
 }
 
 impl PostgresStore {
-    /// Connects to `url` and makes sure it holds schema version 1, creating it in an
+    /// Connects to `url` and makes sure it holds this build's schema, creating it in an
     /// empty database. `wait` bounds the wait for a free connection and for a row lock
     /// held by another process (`--lock-timeout`). An unreachable server, a wrong URL or
-    /// a newer schema is an error before anything is written.
+    /// a schema of another version is an error before anything is written.
     pub fn open(url: &str, wait: Duration) -> Result<PostgresStore, StoreError> {
         PostgresStore::open_with_pool_size(url, wait, DEFAULT_POOL_SIZE)
     }
@@ -179,21 +227,8 @@ impl PostgresStore {
         {
             let mut conn = pool.get()?;
             let result = ensure_schema(conn.parts().0);
-            match pool.check(&mut conn, result, "open the database")? {
-                Ok(()) => {}
-                Err(SchemaProblem::Newer(found)) => {
-                    return Err(StoreError::NewerSchema {
-                        store: pool.name.clone(),
-                        found,
-                        known: SCHEMA_VERSION,
-                    });
-                }
-                Err(SchemaProblem::Unknown(found)) => {
-                    return Err(pool.error(format!(
-                        "authtui_meta says schema_version '{}', which is no authtui schema; nothing was written: is this the right database?",
-                        crate::printable::name(&found)
-                    )));
-                }
+            if let Err(problem) = pool.check(&mut conn, result, "open the database")? {
+                return Err(schema_error(&pool, problem));
             }
         }
         Ok(PostgresStore { pool })
@@ -243,8 +278,8 @@ impl PostgresStore {
             (_, Some(r)) => {
                 let sql = if existed { UPDATE } else { INSERT };
                 let statement = cache.get(&mut tx, sql)?;
-                let (a, b, c, d, e, f, g) = columns(r);
-                tx.execute(&statement, &[&username, &a, &b, &c, &d, &e, &f, &g])?;
+                let name = username.to_owned();
+                tx.execute(&statement, &Columns::of(r).params(&name))?;
             }
             (true, None) => {
                 let statement = cache.get(&mut tx, DELETE)?;
@@ -268,7 +303,7 @@ fn pause_hook() {
     }
 }
 
-/// Reads the schema version; creates version 1 in an empty database. Ok(Err) is a
+/// Reads the schema version; creates this build's in an empty database. Ok(Err) is a
 /// refusal (newer or unknown schema), Err a database error.
 fn ensure_schema(client: &mut Client) -> Result<Result<(), SchemaProblem>, ::postgres::Error> {
     if let Some(found) = schema_version(client)? {
@@ -280,7 +315,7 @@ fn ensure_schema(client: &mut Client) -> Result<Result<(), SchemaProblem>, ::pos
     if let Some(found) = schema_version(&mut tx)? {
         return Ok(check_version(&found));
     }
-    tx.batch_execute(SCHEMA_V1)?;
+    tx.batch_execute(SCHEMA_V2)?;
     tx.commit()?;
     Ok(Ok(()))
 }
@@ -305,6 +340,8 @@ fn schema_version(client: &mut impl GenericClient) -> Result<Option<String>, ::p
 
 enum SchemaProblem {
     Newer(i64),
+    /// Upgraded only when told (`authtui upgrade-store`).
+    Older(i64),
     Unknown(String),
 }
 
@@ -312,23 +349,110 @@ fn check_version(found: &str) -> Result<(), SchemaProblem> {
     match found.trim().parse::<i64>() {
         Ok(SCHEMA_VERSION) => Ok(()),
         Ok(v) if v > SCHEMA_VERSION => Err(SchemaProblem::Newer(v)),
+        Ok(v) if v >= 1 => Err(SchemaProblem::Older(v)),
         _ => Err(SchemaProblem::Unknown(found.to_owned())),
     }
 }
 
-/// The columns after `username` of a record, as stored.
-#[allow(clippy::type_complexity)]
-fn columns(r: &UserRecord) -> (&str, Option<i64>, Option<i64>, Option<i64>, i64, i32, Option<i64>) {
-    let secs = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp());
-    (
-        r.password_hash.as_str(),
-        secs(r.created_at),
-        secs(r.last_login_at),
-        secs(r.previous_login_at),
-        i64::try_from(r.login_count).unwrap_or(i64::MAX),
-        i32::try_from(r.failed_attempts).unwrap_or(i32::MAX),
-        secs(r.locked_until),
-    )
+/// Upgrades the schema to this build's in one transaction (`authtui upgrade-store`): the
+/// versions it went from and to, or `None` when it was current (or there is none yet:
+/// the first open makes it). Newer or unknown schemas are refused, never changed.
+pub fn upgrade(url: &str, wait: Duration) -> Result<Option<(i64, i64)>, StoreError> {
+    let pool = Pool::new(url, wait, 1)?;
+    let mut conn = pool.get()?;
+    let result = (|| -> Result<Result<Option<(i64, i64)>, SchemaProblem>, ::postgres::Error> {
+        let client = conn.parts().0;
+        let mut tx = client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
+        let Some(found) = schema_version(&mut tx)? else {
+            return Ok(Ok(None));
+        };
+        match check_version(&found) {
+            Ok(()) => Ok(Ok(None)),
+            Err(SchemaProblem::Older(v)) => {
+                tx.batch_execute(UPGRADE_1_TO_2)?;
+                tx.commit()?;
+                Ok(Ok(Some((v, SCHEMA_VERSION))))
+            }
+            Err(problem) => Ok(Err(problem)),
+        }
+    })();
+    match pool.check(&mut conn, result, "upgrade the schema")? {
+        Ok(done) => Ok(done),
+        Err(problem) => Err(schema_error(&pool, problem)),
+    }
+}
+
+/// A refused schema as the error people see.
+fn schema_error(pool: &Pool, problem: SchemaProblem) -> StoreError {
+    match problem {
+        SchemaProblem::Newer(found) => StoreError::NewerSchema {
+            store: pool.name.clone(),
+            found,
+            known: SCHEMA_VERSION,
+        },
+        SchemaProblem::Older(found) => StoreError::OlderSchema {
+            store: pool.name.clone(),
+            found,
+            known: SCHEMA_VERSION,
+        },
+        SchemaProblem::Unknown(found) => pool.error(format!(
+            "authtui_meta says schema_version '{}', which is no authtui schema; nothing was written: is this the right database?",
+            crate::printable::name(&found)
+        )),
+    }
+}
+
+/// The columns after `username` of a record, as stored ([`columns!`] order).
+struct Columns<'a> {
+    password_hash: &'a str,
+    created_at: Option<i64>,
+    last_login_at: Option<i64>,
+    previous_login_at: Option<i64>,
+    login_count: i64,
+    failed_attempts: i32,
+    locked_until: Option<i64>,
+    last_login_from: Option<&'a str>,
+    known_addresses: &'a [String],
+    known_failed_attempts: i32,
+    known_locked_until: Option<i64>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(r: &'a UserRecord) -> Columns<'a> {
+        let secs = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp());
+        Columns {
+            password_hash: r.password_hash.as_str(),
+            created_at: secs(r.created_at),
+            last_login_at: secs(r.last_login_at),
+            previous_login_at: secs(r.previous_login_at),
+            login_count: i64::try_from(r.login_count).unwrap_or(i64::MAX),
+            failed_attempts: i32::try_from(r.failed_attempts).unwrap_or(i32::MAX),
+            locked_until: secs(r.locked_until),
+            last_login_from: r.last_login_from.as_deref(),
+            known_addresses: &r.known_addresses,
+            known_failed_attempts: i32::try_from(r.known_failed_attempts).unwrap_or(i32::MAX),
+            known_locked_until: secs(r.known_locked_until),
+        }
+    }
+
+    /// The statement parameters `$1` (the username) to `$12`.
+    fn params<'b>(&'b self, username: &'b String) -> [&'b (dyn ToSql + Sync); 12] {
+        [
+            username,
+            &self.password_hash,
+            &self.created_at,
+            &self.last_login_at,
+            &self.previous_login_at,
+            &self.login_count,
+            &self.failed_attempts,
+            &self.locked_until,
+            &self.last_login_from,
+            &self.known_addresses,
+            &self.known_failed_attempts,
+            &self.known_locked_until,
+        ]
+    }
 }
 
 /// A `users` row (columns in [`columns!`] order) as a record.
@@ -348,9 +472,10 @@ fn record_at(row: &Row, at: usize) -> Result<(String, UserRecord), String> {
     let login_count: i64 = row
         .try_get(at + 5)
         .map_err(|e| bad("login_count", describe(&e)))?;
-    let failed: i32 = row
-        .try_get(at + 6)
-        .map_err(|e| bad("failed_attempts", describe(&e)))?;
+    let count = |i: usize, what: &str| -> Result<u32, String> {
+        let n: i32 = row.try_get(at + i).map_err(|e| bad(what, describe(&e)))?;
+        u32::try_from(n).map_err(|_| bad(what, format!("{n} is negative")))
+    };
     let record = UserRecord {
         password_hash: row
             .try_get(at + 1)
@@ -360,9 +485,16 @@ fn record_at(row: &Row, at: usize) -> Result<(String, UserRecord), String> {
         previous_login_at: time(4, "previous_login_at")?,
         login_count: u64::try_from(login_count)
             .map_err(|_| bad("login_count", format!("{login_count} is negative")))?,
-        failed_attempts: u32::try_from(failed)
-            .map_err(|_| bad("failed_attempts", format!("{failed} is negative")))?,
+        failed_attempts: count(6, "failed_attempts")?,
         locked_until: time(7, "locked_until")?,
+        last_login_from: row
+            .try_get(at + 8)
+            .map_err(|e| bad("last_login_from", describe(&e)))?,
+        known_addresses: row
+            .try_get(at + 9)
+            .map_err(|e| bad("known_addresses", describe(&e)))?,
+        known_failed_attempts: count(10, "known_failed_attempts")?,
+        known_locked_until: time(11, "known_locked_until")?,
     };
     Ok((username, record))
 }
@@ -434,8 +566,7 @@ impl UserStore for PostgresStore {
             let statement = cache.get(&mut tx, INSERT_NEW)?;
             let mut added = Vec::with_capacity(accounts.len());
             for (name, record) in accounts {
-                let (a, b, c, d, e, f, g) = columns(record);
-                let row = tx.query_opt(&statement, &[name, &a, &b, &c, &d, &e, &f, &g])?;
+                let row = tx.query_opt(&statement, &Columns::of(record).params(name))?;
                 added.push(row.is_some());
             }
             pause_hook();
@@ -449,8 +580,13 @@ impl UserStore for PostgresStore {
         username: &str,
         now: DateTime<Utc>,
         schedule: &LockSchedule,
+        bucket: Bucket,
     ) -> Result<Claim, StoreError> {
         let now_secs = now.timestamp();
+        let sql = match bucket {
+            Bucket::Anyone => CLAIM_ANYONE,
+            Bucket::Known => CLAIM_KNOWN,
+        };
         let params = (
             i64::from(schedule.lock_after),
             i64::from(schedule.permanent_after),
@@ -458,7 +594,7 @@ impl UserStore for PostgresStore {
             schedule.max_lock_secs,
         );
         let row = self.pool.run("claim a login attempt", |client, cache| {
-            let statement = cache.get(client, CLAIM)?;
+            let statement = cache.get(client, sql)?;
             client.query_opt(
                 &statement,
                 &[&username, &now_secs, &params.0, &params.1, &params.2, &params.3],
@@ -470,8 +606,8 @@ impl UserStore for PostgresStore {
         let shape =
             |e: ::postgres::Error| self.data_error(format!("cannot claim a login attempt: {}", describe(&e)));
         let admitted: bool = row.try_get(0).map_err(shape)?;
-        let before_failed: i32 = row.try_get(9).map_err(shape)?;
-        let before_locked: Option<i64> = row.try_get(10).map_err(shape)?;
+        let before_failed: i32 = row.try_get(13).map_err(shape)?;
+        let before_locked: Option<i64> = row.try_get(14).map_err(shape)?;
         let before_failed = u32::try_from(before_failed)
             .map_err(|_| self.data_error(format!("failed_attempts {before_failed} is negative")))?;
         let before_locked = before_locked
@@ -481,21 +617,22 @@ impl UserStore for PostgresStore {
             })
             .transpose()?;
         if !admitted {
-            let as_is = UserRecord {
-                failed_attempts: before_failed,
-                locked_until: before_locked,
-                ..UserRecord::default()
-            };
-            return Ok(Claim::Locked(schedule.state(&as_is, now)));
+            return Ok(Claim::Locked(schedule.state_at(
+                before_failed,
+                before_locked,
+                now,
+            )));
         }
-        // Columns 1..=8 are the row after the claim, in `columns!` order.
+        // Columns 1..=12 are the row after the claim, in `columns!` order.
         let (_, after) = record_at(&row, 1).map_err(|reason| self.data_error(reason))?;
-        let lock = schedule.state(&after, now);
-        let before = UserRecord {
-            failed_attempts: before_failed,
-            locked_until: before_locked,
-            ..after
-        };
+        let lock = schedule.state_of(&after, bucket, now);
+        let mut before = after;
+        match bucket {
+            Bucket::Anyone => (before.failed_attempts, before.locked_until) = (before_failed, before_locked),
+            Bucket::Known => {
+                (before.known_failed_attempts, before.known_locked_until) = (before_failed, before_locked);
+            }
+        }
         Ok(Claim::Admitted { before, lock })
     }
 
@@ -527,9 +664,15 @@ impl PostgresLog {
             let at: i64 = row.try_get(0).map_err(|e| self.data_error(describe(&e)))?;
             let name: String = row.try_get(1).map_err(|e| self.data_error(describe(&e)))?;
             let username: String = row.try_get(2).map_err(|e| self.data_error(describe(&e)))?;
+            let from: Option<String> = row.try_get(3).map_err(|e| self.data_error(describe(&e)))?;
             let kind = serde_json::from_value::<EventKind>(serde_json::Value::String(name.clone()));
             match (DateTime::from_timestamp(at, 0), kind) {
-                (Some(at), Ok(event)) => events.push(Event { at, event, username }),
+                (Some(at), Ok(event)) => events.push(Event {
+                    at,
+                    event,
+                    username,
+                    from,
+                }),
                 _ => {
                     if warnings.len() < 20 {
                         warnings.push(format!(
@@ -561,7 +704,7 @@ impl EventLog for PostgresLog {
         self.pool.run("write the activity log", |client, cache| {
             let statement = cache.get(client, EVENT_APPEND)?;
             client
-                .execute(&statement, &[&at, &name, &event.username])
+                .execute(&statement, &[&at, &name, &event.username, &event.from])
                 .map(drop)
         })
     }

@@ -23,8 +23,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 
 use super::safe_open::{self, Mode, Owner};
 use super::{
-    Change, Claim, Event, EventKind, EventLog, LockSchedule, SCHEMA_VERSION, StoreError, UserMap, UserRecord,
-    UserStore,
+    Bucket, Change, Claim, Event, EventKind, EventLog, LockSchedule, SCHEMA_VERSION, StoreError, UserMap,
+    UserRecord, UserStore,
 };
 
 const SCHEMA: &str = "
@@ -37,19 +37,36 @@ const SCHEMA: &str = "
         previous_login_at INTEGER,
         login_count INTEGER NOT NULL DEFAULT 0,
         failed_attempts INTEGER NOT NULL DEFAULT 0,
-        locked_until INTEGER
+        locked_until INTEGER,
+        last_login_from TEXT,
+        known_addresses TEXT NOT NULL DEFAULT '',
+        known_failed_attempts INTEGER NOT NULL DEFAULT 0,
+        known_locked_until INTEGER
     );
     CREATE TABLE events (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         at INTEGER NOT NULL,
         event TEXT NOT NULL,
-        username TEXT NOT NULL
+        username TEXT NOT NULL,
+        from_addr TEXT
     );
     CREATE INDEX events_by_user ON events (username, id);
 ";
 
-const COLUMNS: &str =
-    "password_hash, created_at, last_login_at, previous_login_at, login_count, failed_attempts, locked_until";
+/// Schema 1 to 2: client addresses (docs/security.md rule 36). Run by `authtui
+/// upgrade-store`, in one transaction.
+const UPGRADE_1_TO_2: &str = "
+    ALTER TABLE users ADD COLUMN last_login_from TEXT;
+    ALTER TABLE users ADD COLUMN known_addresses TEXT NOT NULL DEFAULT '';
+    ALTER TABLE users ADD COLUMN known_failed_attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN known_locked_until INTEGER;
+    ALTER TABLE events ADD COLUMN from_addr TEXT;
+    UPDATE authtui_meta SET value = '2' WHERE key = 'schema_version';
+";
+
+const COLUMNS: &str = "password_hash, created_at, last_login_at, previous_login_at, login_count, \
+     failed_attempts, locked_until, last_login_from, known_addresses, known_failed_attempts, \
+     known_locked_until";
 
 /// The SQLite store. Connections are opened as needed and kept for reuse, so that threads
 /// (a server's bcrypt pool) read in parallel.
@@ -152,10 +169,31 @@ impl SqliteStore {
 
     /// The schema must be one this build reads: refused (never changed) otherwise.
     fn check_schema(&self, conn: &Connection) -> Result<(), StoreError> {
-        let store = || format!("sqlite:{}", crate::printable::path(&self.path));
+        match self.schema_version(conn)? {
+            None | Some(SCHEMA_VERSION) => Ok(()),
+            Some(found) if found > SCHEMA_VERSION => Err(StoreError::NewerSchema {
+                store: self.name(),
+                found,
+                known: SCHEMA_VERSION,
+            }),
+            Some(found) => Err(StoreError::OlderSchema {
+                store: self.name(),
+                found,
+                known: SCHEMA_VERSION,
+            }),
+        }
+    }
+
+    fn name(&self) -> String {
+        format!("sqlite:{}", crate::printable::path(&self.path))
+    }
+
+    /// The schema version in the file; `None`: an empty file (made by us, or by hand),
+    /// which gets the schema at the first write. Not an authtui database: an error.
+    fn schema_version(&self, conn: &Connection) -> Result<Option<i64>, StoreError> {
+        let store = || self.name();
         if table_count(conn).map_err(|e| self.error(e))? == 0 {
-            // An empty file (made by us, or by hand): it gets the schema at the first write.
-            return Ok(());
+            return Ok(None);
         }
         let version: Option<String> = conn
             .query_row(
@@ -166,14 +204,44 @@ impl SqliteStore {
             .optional()
             .map_err(|_| StoreError::NotOurs { store: store() })?;
         match version.as_deref().map(str::parse::<i64>) {
-            Some(Ok(SCHEMA_VERSION)) => Ok(()),
-            Some(Ok(found)) if found > SCHEMA_VERSION => Err(StoreError::NewerSchema {
-                store: store(),
-                found,
-                known: SCHEMA_VERSION,
-            }),
+            Some(Ok(found)) if found >= 1 => Ok(Some(found)),
             _ => Err(StoreError::NotOurs { store: store() }),
         }
+    }
+
+    /// Upgrades the schema to this build's, in one transaction (`authtui upgrade-store`):
+    /// the versions it went from and to, or `None` when it was already current (or there
+    /// is no database yet). A newer schema is refused, never downgraded.
+    pub fn upgrade(
+        path: impl Into<PathBuf>,
+        busy_timeout: Duration,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        let store = SqliteStore {
+            path: path.into(),
+            busy_timeout,
+            idle: Mutex::new(Vec::new()),
+        };
+        let Some(mut conn) = store.connect(false)? else {
+            return Ok(None);
+        };
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| store.error(e))?;
+        let found = match store.schema_version(&tx)? {
+            None => return Ok(None),
+            Some(SCHEMA_VERSION) => return Ok(None),
+            Some(found) if found > SCHEMA_VERSION => {
+                return Err(StoreError::NewerSchema {
+                    store: store.name(),
+                    found,
+                    known: SCHEMA_VERSION,
+                });
+            }
+            Some(found) => found,
+        };
+        tx.execute_batch(UPGRADE_1_TO_2).map_err(|e| store.error(e))?;
+        tx.commit().map_err(|e| store.error(e))?;
+        Ok(Some((found, SCHEMA_VERSION)))
     }
 
     /// A write transaction, the write lock taken first.
@@ -221,7 +289,16 @@ fn record_from(row: &rusqlite::Row, at: usize) -> Result<UserRecord, rusqlite::E
         login_count: u64::try_from(row.get::<_, i64>(at + 4)?).unwrap_or(0),
         failed_attempts: u32::try_from(row.get::<_, i64>(at + 5)?).unwrap_or(u32::MAX),
         locked_until: from_secs(row.get(at + 6)?),
+        last_login_from: row.get(at + 7)?,
+        known_addresses: split_addresses(&row.get::<_, String>(at + 8)?),
+        known_failed_attempts: u32::try_from(row.get::<_, i64>(at + 9)?).unwrap_or(u32::MAX),
+        known_locked_until: from_secs(row.get(at + 10)?),
     })
+}
+
+/// Known addresses are kept as one column, space-separated (an address holds no space).
+fn split_addresses(text: &str) -> Vec<String> {
+    text.split_ascii_whitespace().map(str::to_owned).collect()
 }
 
 fn get_in(conn: &Connection, username: &str) -> Result<Option<UserRecord>, rusqlite::Error> {
@@ -232,11 +309,16 @@ fn get_in(conn: &Connection, username: &str) -> Result<Option<UserRecord>, rusql
 
 fn put_in(conn: &Connection, username: &str, r: &UserRecord) -> Result<(), rusqlite::Error> {
     conn.prepare_cached(&format!(
-        "INSERT INTO users (username, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        "INSERT INTO users (username, {COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,
              created_at = excluded.created_at, last_login_at = excluded.last_login_at,
              previous_login_at = excluded.previous_login_at, login_count = excluded.login_count,
-             failed_attempts = excluded.failed_attempts, locked_until = excluded.locked_until"
+             failed_attempts = excluded.failed_attempts, locked_until = excluded.locked_until,
+             last_login_from = excluded.last_login_from,
+             known_addresses = excluded.known_addresses,
+             known_failed_attempts = excluded.known_failed_attempts,
+             known_locked_until = excluded.known_locked_until"
     ))?
     .execute(params![
         username,
@@ -247,6 +329,10 @@ fn put_in(conn: &Connection, username: &str, r: &UserRecord) -> Result<(), rusql
         i64::try_from(r.login_count).unwrap_or(i64::MAX),
         i64::from(r.failed_attempts),
         to_secs(r.locked_until),
+        r.last_login_from,
+        r.known_addresses.join(" "),
+        i64::from(r.known_failed_attempts),
+        to_secs(r.known_locked_until),
     ])?;
     Ok(())
 }
@@ -323,8 +409,13 @@ impl UserStore for SqliteStore {
         username: &str,
         now: DateTime<Utc>,
         schedule: &LockSchedule,
+        bucket: Bucket,
     ) -> Result<Claim, StoreError> {
         let now_secs = now.timestamp();
+        let (failed, locked) = match bucket {
+            Bucket::Anyone => ("failed_attempts", "locked_until"),
+            Bucket::Known => ("known_failed_attempts", "known_locked_until"),
+        };
         self.write(|tx| {
             let Some(before) = get_in(tx, username)? else {
                 return Ok(Claim::Missing);
@@ -332,16 +423,16 @@ impl UserStore for SqliteStore {
             // The count and the lock in one statement, by the schedule's numbers: the same
             // arithmetic as `LockSchedule::record_failure`, at whole seconds.
             let claimed = tx
-                .prepare_cached(
+                .prepare_cached(&format!(
                     "UPDATE users SET
-                         failed_attempts = failed_attempts + 1,
-                         locked_until = CASE WHEN failed_attempts + 1 >= ?2
-                             THEN ?3 + min(?4 << min(failed_attempts + 1 - ?2, 16), ?5)
-                             ELSE locked_until END
-                     WHERE username = ?1 AND failed_attempts < ?6
-                         AND (locked_until IS NULL OR locked_until <= ?3)
-                     RETURNING failed_attempts, locked_until",
-                )?
+                         {failed} = {failed} + 1,
+                         {locked} = CASE WHEN {failed} + 1 >= ?2
+                             THEN ?3 + min(?4 << min({failed} + 1 - ?2, 16), ?5)
+                             ELSE {locked} END
+                     WHERE username = ?1 AND {failed} < ?6
+                         AND ({locked} IS NULL OR {locked} <= ?3)
+                     RETURNING {failed}, {locked}"
+                ))?
                 .query_row(
                     params![
                         username,
@@ -355,19 +446,14 @@ impl UserStore for SqliteStore {
                 )
                 .optional()?;
             let lock_of = |failed: i64, until: Option<i64>| {
-                let after = UserRecord {
-                    failed_attempts: u32::try_from(failed).unwrap_or(u32::MAX),
-                    locked_until: from_secs(until),
-                    ..UserRecord::default()
-                };
-                schedule.state(&after, now)
+                schedule.state_at(u32::try_from(failed).unwrap_or(u32::MAX), from_secs(until), now)
             };
             Ok(match claimed {
                 Some((failed, until)) => Claim::Admitted {
                     lock: lock_of(failed, until),
                     before,
                 },
-                None => Claim::Locked(schedule.state(&before, now)),
+                None => Claim::Locked(schedule.state_of(&before, bucket, now)),
             })
         })
     }
@@ -416,14 +502,20 @@ fn events_from(
             row.get::<_, i64>(0)?,
             row.get::<_, String>(1)?,
             row.get::<_, String>(2)?,
+            row.get::<_, Option<String>>(3)?,
         ))
     })?;
     let mut events = Vec::new();
     for row in rows {
-        let (at, event, username) = row?;
+        let (at, event, username, from) = row?;
         // A kind from a newer build is skipped, as a foreign line of events.jsonl is.
         if let (Some(at), Some(event)) = (DateTime::from_timestamp(at, 0), kind_of(&event)) {
-            events.push(Event { at, event, username });
+            events.push(Event {
+                at,
+                event,
+                username,
+                from,
+            });
         }
     }
     Ok(events)
@@ -441,13 +533,15 @@ impl EventLog for SqliteStore {
             return Ok(());
         }
         self.write(|tx| {
-            let mut insert =
-                tx.prepare_cached("INSERT INTO events (at, event, username) VALUES (?1, ?2, ?3)")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (at, event, username, from_addr) VALUES (?1, ?2, ?3, ?4)",
+            )?;
             for event in events {
                 insert.execute(params![
                     event.at.timestamp(),
                     kind_name(event.event),
-                    event.username
+                    event.username,
+                    event.from,
                 ])?;
             }
             Ok(())
@@ -458,7 +552,7 @@ impl EventLog for SqliteStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let events = self.with(false, |conn| {
             let mut statement = conn.prepare_cached(
-                "SELECT at, event, username FROM events WHERE username = ?1 ORDER BY id DESC LIMIT ?2",
+                "SELECT at, event, username, from_addr FROM events WHERE username = ?1 ORDER BY id DESC LIMIT ?2",
             )?;
             events_from(&mut statement, params![username, limit])
         })?;
@@ -467,7 +561,8 @@ impl EventLog for SqliteStore {
 
     fn all(&self) -> Result<Vec<Event>, StoreError> {
         let events = self.with(false, |conn| {
-            let mut statement = conn.prepare_cached("SELECT at, event, username FROM events ORDER BY id")?;
+            let mut statement =
+                conn.prepare_cached("SELECT at, event, username, from_addr FROM events ORDER BY id")?;
             events_from(&mut statement, [])
         })?;
         Ok(events.unwrap_or_default())

@@ -12,6 +12,7 @@
 //!   the session whose request it runs.
 
 use std::collections::{HashSet, VecDeque};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use super::app::{Cmd, Msg};
 use super::worker::{self, Reply};
-use crate::auth::Service;
+use crate::auth::{Service, origin};
 
 /// The queue was full: the request was dropped (its passwords wiped with it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +29,7 @@ pub struct Busy;
 
 struct Job {
     session: u64,
+    peer: Option<SocketAddr>,
     cmd: Cmd,
     reply: Reply,
 }
@@ -111,6 +113,7 @@ impl Pool {
         Client {
             shared: Arc::clone(&self.shared),
             session: self.shared.next_session.fetch_add(1, Ordering::Relaxed),
+            peer: None,
             reply,
         }
     }
@@ -164,10 +167,19 @@ pub fn reply_to(tx: Sender<Msg>) -> Reply {
 pub struct Client {
     shared: Arc<Shared>,
     session: u64,
+    /// The client address of a served session: its requests run with it as their origin
+    /// (the activity log's `"from"`, docs/security.md rule 36).
+    peer: Option<SocketAddr>,
     reply: Reply,
 }
 
 impl Client {
+    /// This handle, for a session whose user is at `peer`.
+    pub fn with_peer(mut self, peer: SocketAddr) -> Client {
+        self.peer = Some(peer);
+        self
+    }
+
     /// Queues `cmd`; its result comes back through this client's reply sink. Refused when
     /// the queue is full, except a logout.
     pub fn submit(&self, cmd: Cmd) -> Result<(), Busy> {
@@ -181,6 +193,7 @@ impl Client {
         }
         queue.jobs.push_back(Job {
             session: self.session,
+            peer: self.peer,
             cmd,
             reply: Arc::clone(&self.reply),
         });
@@ -217,9 +230,17 @@ fn run(shared: &Shared) {
                 queue = shared.ready.wait(queue).unwrap_or_else(|e| e.into_inner());
             }
         };
-        let Job { session, cmd, reply } = job;
+        let Job {
+            session,
+            peer,
+            cmd,
+            reply,
+        } = job;
         worker::route_notices(Some(Arc::clone(&reply)));
-        let msg = worker::perform(&shared.service, cmd);
+        let msg = {
+            let _from = origin::scope(peer);
+            worker::perform(&shared.service, cmd)
+        };
         worker::route_notices(None);
         super::wipe::scrub_stack();
         if let Some(msg) = msg {

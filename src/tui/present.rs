@@ -72,6 +72,15 @@ pub fn name(text: &str) -> String {
     crate::printable::name(text)
 }
 
+/// A client address as shown to people: the IP without its port ("203.0.113.7",
+/// "2001:db8::1"); anything else escaped.
+pub fn address(text: &str) -> String {
+    match text.parse::<std::net::SocketAddr>() {
+        Ok(addr) => addr.ip().to_string(),
+        Err(_) => crate::printable::printable(text, 48),
+    }
+}
+
 /// Keeps the end of a long path, which says the most: "…/share/authtui/users.json".
 pub fn shorten_left(text: &str, width: usize) -> String {
     let count = text.chars().count();
@@ -125,6 +134,13 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_is_shown_without_its_port_and_anything_else_escaped() {
+        assert_eq!(address("203.0.113.7:50122"), "203.0.113.7");
+        assert_eq!(address("[2001:db8::1]:22"), "2001:db8::1");
+        assert_eq!(address("odd\u{1b}[2J"), "odd\\u{1b}[2J");
+    }
 
     #[test]
     fn ago_reads_naturally() {

@@ -84,6 +84,7 @@ pub fn view(model: &Model, frame: &mut Frame, theme: &Theme) {
         busy: model.busy.is_some() || model.help,
         data_file: &model.context.data_file,
         time_zone: model.context.time_zone,
+        peer: model.context.peer.as_deref(),
     };
     model.screen.page().draw(frame, card, &cx);
     draw_footer(frame, note, footer, model, theme);

@@ -38,8 +38,8 @@ impl Dashboard {
     ];
     /// How many events the Dashboard shows.
     pub const EVENTS: usize = 5;
-    /// Card height: borders, blank, welcome, blank, five facts, blank, heading, events.
-    pub const HEIGHT: u16 = 2 + 1 + 1 + 1 + 5 + 1 + 1 + Self::EVENTS as u16;
+    /// Card height: borders, blank, welcome, blank, six facts, blank, heading, events.
+    pub const HEIGHT: u16 = 2 + 1 + 1 + 1 + 6 + 1 + 1 + Self::EVENTS as u16;
 
     pub fn new(session: Session, events: Vec<Event>) -> Dashboard {
         Dashboard {
@@ -114,36 +114,57 @@ impl Page for Dashboard {
                 theme.warning(),
             ),
         };
+        // Where the previous login came from, when it came over the network (a row
+        // only then).
+        let previous_from = facts
+            .previous_login_from
+            .as_deref()
+            .map(|from| Line::from(vec![label("Previous from"), Span::raw(present::address(from))]));
         let member_since = facts
             .created_at
             .map_or_else(|| "unknown".to_owned(), |t| tz.format(t));
         let width = usize::from(inner.width.saturating_sub(20));
+        // A served session is not told where the server keeps its accounts.
+        let whereabouts = match cx.peer {
+            Some(peer) => Line::from(vec![label("Signed in from"), Span::raw(present::address(peer))]),
+            None => Line::from(vec![
+                label("Data file"),
+                Span::raw(shorten_left(&crate::printable::escape(cx.data_file), width)),
+            ]),
+        };
         let mut lines = vec![
             Line::raw(""),
             Line::from(vec![Span::raw("  Welcome, "), Span::styled(name, theme.title())]),
             Line::raw(""),
             previous,
+        ];
+        lines.extend(previous_from);
+        lines.extend([
             failed,
             Line::from(vec![label("Member since"), Span::raw(member_since)]),
             Line::from(vec![
                 label("Login count"),
                 Span::raw(facts.login_count.to_string()),
             ]),
-            Line::from(vec![
-                label("Data file"),
-                Span::raw(shorten_left(&crate::printable::escape(cx.data_file), width)),
-            ]),
+            whereabouts,
             Line::raw(""),
             Line::styled("  Recent activity", theme.label(true)),
-        ];
+        ]);
         if self.events.is_empty() {
             lines.push(Line::styled("  (none recorded)", theme.dim()));
         }
         for event in self.events.iter().take(Self::EVENTS) {
-            lines.push(Line::from(vec![
+            let mut line = vec![
                 Span::styled(format!("  {:<17}", tz.format_short(event.at)), theme.dim()),
                 Span::raw(event.event.describe()),
-            ]));
+            ];
+            if let Some(from) = &event.from {
+                line.push(Span::styled(
+                    format!(" · {}", present::address(from)),
+                    theme.dim(),
+                ));
+            }
+            lines.push(Line::from(line));
         }
         frame.render_widget(Paragraph::new(lines), inner);
     }

@@ -74,6 +74,9 @@ pub struct DrawContext<'a> {
     pub busy: bool,
     pub data_file: &'a str,
     pub time_zone: TimeZone,
+    /// Where the session's user is (a served session's client address); `None`: the
+    /// local terminal.
+    pub peer: Option<&'a str>,
 }
 
 /// One screen, as the app sees it.
