@@ -168,7 +168,10 @@ fn dashboard_served_over_ssh() {
     let shown = text(&m, (80, 24));
     assert!(shown.contains("Previous from    198.51.100.23"), "{shown}");
     assert!(shown.contains("Signed in from   2001:db8::7"), "{shown}");
-    assert!(!shown.contains("Data file") && !shown.contains("users.json"), "{shown}");
+    assert!(
+        !shown.contains("Data file") && !shown.contains("users.json"),
+        "{shown}"
+    );
     both_sizes("dashboard_served", &m);
 }
 

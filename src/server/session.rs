@@ -20,7 +20,6 @@ use crossterm::event::{
 };
 use crossterm::queue;
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen};
-use ratatui::backend::CrosstermBackend;
 use russh::ChannelId;
 use russh::server::Handle;
 use tokio::sync::{Notify, mpsc};
@@ -29,6 +28,7 @@ use super::Shared;
 use crate::auth::Username;
 use crate::tui::app::{Context, Msg, Outcome};
 use crate::tui::drivers::bytes::BytesDriver;
+use crate::tui::drivers::lean::LeanBackend;
 use crate::tui::screens::dashboard::TimeZone;
 use crate::tui::theme::Theme;
 
@@ -127,7 +127,7 @@ impl Write for FrameSink {
     }
 }
 
-type Driver = BytesDriver<CrosstermBackend<FrameSink>>;
+type Driver = BytesDriver<LeanBackend<FrameSink>>;
 
 /// What a session starts with.
 pub struct Start {
@@ -141,7 +141,8 @@ pub struct Start {
     pub kill: Option<TcpStream>,
 }
 
-/// The terminal modes the app needs, and their undoing.
+/// The terminal modes the app needs, and their undoing (written around the frames, so
+/// the backend's knowledge of the cursor starts unknown and ends with the session).
 fn setup_bytes() -> Vec<u8> {
     let mut v = Vec::new();
     let _ = queue!(v, EnterAlternateScreen, EnableBracketedPaste, EnableMouseCapture);
@@ -202,7 +203,7 @@ pub async fn run(shared: Arc<Shared>, start: Start, mut input: mpsc::Receiver<In
         clock: Instant::now,
     };
     let sink = FrameSink::default();
-    let backend = CrosstermBackend::new(sink.clone());
+    let backend = LeanBackend::new(sink.clone());
     let made = catch_unwind(AssertUnwindSafe(|| {
         BytesDriver::with_client(backend, size, context, Theme { color: true }, client)
     }));
@@ -343,10 +344,10 @@ fn guarded(peer: SocketAddr, work: impl FnOnce()) -> bool {
 fn frame(driver: &mut Driver, sink: &FrameSink, outbox: &Outbox, peer: SocketAddr) -> bool {
     guarded(peer, || {
         if outbox.take_dropped() {
-            let _ = driver.terminal_mut().clear();
+            redraw_whole(driver);
         }
         if driver.draw().is_err() {
-            let _ = driver.terminal_mut().clear();
+            redraw_whole(driver);
             sink.take();
             return;
         }
@@ -354,12 +355,20 @@ fn frame(driver: &mut Driver, sink: &FrameSink, outbox: &Outbox, peer: SocketAdd
         if !bytes.is_empty() && !outbox.push(&bytes) {
             // Dropped with the stale frames: the next one is drawn whole, now.
             outbox.take_dropped();
-            let _ = driver.terminal_mut().clear();
+            redraw_whole(driver);
             if driver.draw().is_ok() {
                 outbox.push(&sink.take());
             }
         }
     })
+}
+
+/// The client missed frames: what the backend knows of its terminal is forgotten, and
+/// the next frame is drawn whole.
+fn redraw_whole(driver: &mut Driver) {
+    let terminal = driver.terminal_mut();
+    terminal.backend_mut().forget();
+    let _ = terminal.clear();
 }
 
 /// Sends the outbox to the channel; a client that takes nothing for `--stall-timeout` (30 s)

@@ -13,7 +13,7 @@ use ratatui::backend::Backend;
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 
-use super::event_msg;
+use super::{RemoteBackend, event_msg};
 use crate::tui::app::{Context, Model, Msg};
 use crate::tui::core::SessionCore;
 use crate::tui::input::Parser;
@@ -37,7 +37,7 @@ pub struct BytesDriver<B: Backend> {
     results: Option<Receiver<Msg>>,
 }
 
-impl<B: Backend> BytesDriver<B> {
+impl<B: RemoteBackend> BytesDriver<B> {
     /// A session of `pool` at `width` x `height` (clamped), drawing to `backend`; the
     /// pool's results come back on a channel of its own, read by [`Self::poll`].
     pub fn new(
@@ -63,6 +63,8 @@ impl<B: Backend> BytesDriver<B> {
         client: Client,
     ) -> Result<Self, B::Error> {
         let (w, h) = clamp_size(width, height);
+        let mut backend = backend;
+        backend.set_size(w, h);
         let viewport = Viewport::Fixed(Rect::new(0, 0, w, h));
         let terminal = Terminal::with_options(backend, TerminalOptions { viewport })?;
         let mut core = SessionCore::new(context, theme, client);
@@ -90,6 +92,7 @@ impl<B: Backend> BytesDriver<B> {
     /// The terminal's new size (clamped); the next frame is drawn whole at it.
     pub fn resize(&mut self, width: u32, height: u32) -> Result<(), B::Error> {
         let (w, h) = clamp_size(width, height);
+        self.terminal.backend_mut().set_size(w, h);
         self.terminal.resize(Rect::new(0, 0, w, h))?;
         self.core.resize(w, h);
         Ok(())

@@ -6,11 +6,30 @@
 //! all but the first and the last for any source of raw terminal bytes.
 
 pub mod bytes;
+pub mod lean;
 pub mod local;
 
 use crossterm::event::Event;
+use ratatui::backend::{Backend, CrosstermBackend, TestBackend};
 
 use super::app::Msg;
+
+/// A backend whose terminal is at the far end of a byte stream: the driver tells it the
+/// size the client reported, for ratatui asks the backend when it clears.
+pub trait RemoteBackend: Backend {
+    fn set_size(&mut self, width: u16, height: u16);
+}
+
+impl RemoteBackend for TestBackend {
+    fn set_size(&mut self, width: u16, height: u16) {
+        self.resize(width, height);
+    }
+}
+
+/// Crossterm's backend asks the local terminal (tests compare [`lean::LeanBackend`] to it).
+impl<W: std::io::Write> RemoteBackend for CrosstermBackend<W> {
+    fn set_size(&mut self, _width: u16, _height: u16) {}
+}
 
 /// The message for a terminal event; `None` for those the app ignores (focus).
 pub fn event_msg(event: Event) -> Option<Msg> {
