@@ -135,9 +135,10 @@ pub enum LogoutReason {
 pub struct Service {
     store: Box<dyn UserStore>,
     log: Option<Box<dyn EventLog>>,
-    /// Log writes that failed since the last `take_log_failures`: the account change
+    /// Log writes that failed since the last `take_log_failures`, by the thread whose
+    /// call failed (a server's pool threads share the service): the account change
     /// stands, and the caller reports these.
-    log_failures: Mutex<Vec<String>>,
+    log_failures: Mutex<Vec<(std::thread::ThreadId, String)>>,
     clock: Arc<dyn Clock>,
     hasher: Arc<dyn Hasher>,
     cost: Cost,
@@ -214,17 +215,27 @@ impl Service {
             from: origin::current().map(|a| a.to_string()),
         };
         if let Err(e) = log.append(&event) {
-            self.log_failures
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(format!("the activity log was not written: {e}"));
+            let mut failures = self.log_failures.lock().unwrap_or_else(|p| p.into_inner());
+            // Bounded: a caller that never takes them costs no more than this.
+            if failures.len() >= 64 {
+                failures.remove(0);
+            }
+            failures.push((
+                std::thread::current().id(),
+                format!("the activity log was not written: {e}"),
+            ));
         }
     }
 
-    /// Log writes that failed since the last call (the account changes they describe
-    /// were made all the same).
+    /// Log writes of this thread's calls that failed since its last call (the account
+    /// changes they describe were made all the same).
     pub fn take_log_failures(&self) -> Vec<String> {
-        std::mem::take(&mut *self.log_failures.lock().unwrap_or_else(|p| p.into_inner()))
+        let me = std::thread::current().id();
+        let mut all = self.log_failures.lock().unwrap_or_else(|p| p.into_inner());
+        let (mine, others): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut *all).into_iter().partition(|(t, _)| *t == me);
+        *all = others;
+        mine.into_iter().map(|(_, failure)| failure).collect()
     }
 
     /// The newest `limit` events of a user, newest first (empty without a log).

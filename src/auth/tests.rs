@@ -717,6 +717,22 @@ mod events {
         assert!(s.login("alice", &GOOD.into()).is_ok(), "the account exists");
         assert!(s.take_log_failures().len() == 1 && s.take_log_failures().is_empty());
     }
+
+    /// A server's pool threads share one service: each request's report is its own.
+    #[test]
+    fn a_log_failure_is_reported_to_the_thread_whose_call_failed() {
+        let s = Service::new(MemoryStore::new(), cost4()).with_log(BrokenLog);
+        s.signup("alice", &GOOD.into()).unwrap();
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| s.take_log_failures());
+            assert_eq!(
+                other.join().unwrap(),
+                Vec::<String>::new(),
+                "not another thread's"
+            );
+        });
+        assert_eq!(s.take_log_failures().len(), 1);
+    }
 }
 
 /// A hasher that runs bcrypt and remembers what it was asked: each verify's stored hash,

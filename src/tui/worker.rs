@@ -81,6 +81,9 @@ pub fn perform(service: &Service, cmd: Cmd) -> Option<Msg> {
         ),
         Cmd::Logout { session, reason } => {
             service.logout(&session, reason);
+            // No one to tell: the session is over (and the next request on this thread
+            // must not be told instead).
+            let _ = service.take_log_failures();
             return None;
         }
     };
