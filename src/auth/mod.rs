@@ -721,6 +721,7 @@ impl Service {
             .collect();
         for outcome in &outcomes {
             if let ImportOutcome::Imported(name) = outcome {
+                self.typed_names.forget(name.as_str());
                 self.record(EventKind::Imported, name.as_str());
             }
         }
