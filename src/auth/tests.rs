@@ -555,6 +555,18 @@ fn import_takes_bcrypt_and_skips_the_rest() {
 }
 
 #[test]
+fn a_name_locked_before_it_was_imported_starts_afresh() {
+    let (s, _) = with_alice();
+    for _ in 0..throttle::LOCK_AFTER {
+        let _ = s.login("dave", &"not the password".into());
+    }
+    assert!(matches!(s.login("dave", &OTHER.into()), Err(AuthError::Locked { .. })));
+    let hash = bcrypt::hash(OTHER, 4).unwrap();
+    s.import_hashes(&[("dave".to_owned(), hash)]).unwrap();
+    assert!(s.login("dave", &OTHER.into()).is_ok());
+}
+
+#[test]
 fn format_wait_reads_naturally() {
     assert_eq!(format_wait(27), "27 s");
     assert_eq!(format_wait(60), "1 min");
