@@ -554,16 +554,36 @@ fn import_takes_bcrypt_and_skips_the_rest() {
     assert!(s.login("bob", &OTHER.into()).is_ok());
 }
 
+/// A name locked while it was no account has its own account's count once it is one
+/// (signed up, added or imported), and the old lock is forgotten: after the account is
+/// removed, the name is not found locked.
 #[test]
-fn a_name_locked_before_it_was_imported_starts_afresh() {
+fn a_name_locked_before_it_became_an_account_starts_afresh() {
     let (s, _) = with_alice();
-    for _ in 0..throttle::LOCK_AFTER {
-        let _ = s.login("dave", &"not the password".into());
-    }
-    assert!(matches!(s.login("dave", &OTHER.into()), Err(AuthError::Locked { .. })));
-    let hash = bcrypt::hash(OTHER, 4).unwrap();
-    s.import_hashes(&[("dave".to_owned(), hash)]).unwrap();
+    let lock = |name: &str| {
+        for _ in 0..throttle::LOCK_AFTER {
+            let _ = s.login(name, &"not the password".into());
+        }
+        assert!(matches!(
+            s.login(name, &OTHER.into()),
+            Err(AuthError::Locked { .. })
+        ));
+    };
+    let open = |name: &str| matches!(s.login(name, &OTHER.into()), Err(AuthError::InvalidCredentials));
+    lock("dave");
+    s.import_hashes(&[("dave".to_owned(), bcrypt::hash(OTHER, 4).unwrap())])
+        .unwrap();
     assert!(s.login("dave", &OTHER.into()).is_ok());
+    s.remove("dave").unwrap();
+    assert!(open("dave"), "imported");
+    lock("erin");
+    s.create_account("erin", &OTHER.into()).unwrap();
+    s.remove("erin").unwrap();
+    assert!(open("erin"), "added");
+    lock("fay");
+    s.signup("fay", &OTHER.into()).unwrap();
+    s.remove("fay").unwrap();
+    assert!(open("fay"), "signed up");
 }
 
 #[test]
