@@ -11,8 +11,9 @@
 //!
 //! `SESSIONS=1000 TYPISTS=200 cargo bench --bench serve_load`
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+#[path = "common/ssh.rs"]
+mod ssh;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,44 +21,7 @@ use std::time::{Duration, Instant};
 use russh::ChannelMsg;
 use tokio::sync::mpsc;
 
-struct Trusting;
-
-impl russh::client::Handler for Trusting {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        _key: &russh::keys::PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        Ok(true)
-    }
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-/// utime + stime, in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let n = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    n(11) + n(12)
-}
+use ssh::{cpu_ticks, env_or, rss_kib};
 
 struct Stats {
     bytes: AtomicU64,
@@ -72,22 +36,14 @@ async fn client(
     mut typing: mpsc::Receiver<(usize, Duration)>,
     ready: mpsc::Sender<()>,
 ) {
-    let config = Arc::new(russh::client::Config {
-        inactivity_timeout: None,
-        ..Default::default()
-    });
-    let Ok(mut session) = russh::client::connect(config, ("127.0.0.1", port), Trusting).await else {
-        eprintln!("connect failed");
-        let _ = ready.send(()).await;
-        return;
+    let (_session, mut channel) = match ssh::open_session(port, "load", 80, 24).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            eprintln!("{e}");
+            let _ = ready.send(()).await;
+            return;
+        }
     };
-    let _ = session.authenticate_none("load").await;
-    let Ok(mut channel) = session.channel_open_session().await else {
-        let _ = ready.send(()).await;
-        return;
-    };
-    let _ = channel.request_pty(false, "xterm", 80, 24, 0, 0, &[]).await;
-    let _ = channel.request_shell(false).await;
     // The first frame.
     let mut first = 0usize;
     while first < 200 {
@@ -139,15 +95,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    let sessions = env_usize("SESSIONS", 1000).clamp(1, 5000);
-    let typists = env_usize("TYPISTS", 200).clamp(1, sessions);
+    let sessions = env_or("SESSIONS", 1000).clamp(1, 5000);
+    let typists = env_or("TYPISTS", 200).clamp(1, sessions);
     let dir = tempfile::tempdir().unwrap();
     let cap = (sessions + 10).to_string();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_authtui"))
-        .arg("--data-file")
-        .arg(dir.path().join("users.json"))
-        .args(["--cost", "4", "serve", "--listen", "127.0.0.1:0"])
-        .args([
+    let server = ssh::start_server(
+        dir.path(),
+        4,
+        &[
             "--max-sessions",
             &cap,
             "--max-per-ip",
@@ -156,24 +111,9 @@ fn main() {
             &cap,
             "--accept-rate",
             "1000",
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start authtui serve");
-    let pid = server.id();
-    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
-    let port: u16 = loop {
-        let line = lines.next().expect("the server's log").unwrap();
-        if let Some(rest) = line.split("listening on 127.0.0.1:").nth(1) {
-            break rest
-                .split(|c: char| !c.is_ascii_digit())
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+        ],
+    );
+    let (pid, port) = (server.pid, server.port);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -247,6 +187,5 @@ fn main() {
         percentile(&lat, 0.5).as_secs_f64() * 1e3,
         percentile(&lat, 0.99).as_secs_f64() * 1e3
     );
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }

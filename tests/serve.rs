@@ -2,15 +2,31 @@
 //! pseudo-terminal: sign up, log out, log in, the Dashboard, a resize, quit, the
 //! client's terminal restored; two clients at once on one store; the SSH user name
 //! pre-filled; a command or a missing pty refused in one line; the host key created once
-//! and its fingerprint printed; SIGTERM says goodbye to each session.
+//! and its fingerprint printed; SIGTERM says goodbye to each session; the password pool
+//! sized by `--auth-threads` / `--auth-queue`, and "busy, try again" when it is full.
 #![cfg(unix)]
 
 mod sshpty;
 
-use sshpty::{ESC, Server, log_in, log_out, sign_up, wait_dashboard};
+use std::time::Duration;
+
+use sshpty::{ENTER, ESC, Server, log_in, log_out, sign_up, wait_dashboard, wait_within};
 
 const PW: &str = "correct horse battery staple";
 const PW2: &str = "tangerine submarine 42 vortex";
+
+/// A bcrypt cost at which one verify takes a second or more even on a fast machine
+/// (about 1.7 s on the 2.6 GHz Xeon of README.md's figures), so a login stays in the pool
+/// while other clients submit theirs.
+const SLOW_COST: u32 = 15;
+/// How long a wait on slow logins may take: several verifies at [`SLOW_COST`] on a loaded
+/// machine.
+const SLOW: Duration = Duration::from_secs(180);
+/// The banner of a login the pool had no room for (`tui::app::BUSY`).
+const BUSY: &str = "The server is busy: try again in a moment";
+const INVALID: &str = "Invalid username or password";
+/// The banner row while a login runs (or waits in the pool).
+const SPINNING: &str = "Logging in";
 
 #[test]
 fn sign_up_log_out_log_in_resize_and_quit_over_ssh() {
@@ -167,4 +183,115 @@ fn sigterm_says_goodbye_to_each_session_and_logs_it_out() {
         .filter(|e| e["username"] == "alice" && e["event"].as_str().is_some_and(|k| k.contains("logout")))
         .count();
     assert_eq!(logouts, 1, "{:?}", server.events());
+}
+
+#[test]
+fn the_auth_pool_is_one_thread_per_core_unless_sized_and_its_sizes_are_checked() {
+    let cores = std::thread::available_parallelism().unwrap().get();
+    let server = Server::start(&[]);
+    let s = if cores == 1 { "" } else { "s" };
+    server.wait_log(&format!(
+        "checking passwords on {cores} thread{s}, with room for {} more waiting",
+        cores * 4
+    ));
+    let server = Server::start(&["--auth-threads", "3"]);
+    server.wait_log("checking passwords on 3 threads, with room for 12 more waiting");
+    let server = Server::start(&["--auth-threads", "1", "--auth-queue", "50"]);
+    server.wait_log("checking passwords on 1 thread, with room for 50 more waiting");
+
+    let refused = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_authtui"))
+            .args([
+                "--data-file",
+                "/nonexistent/users.json",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = refused(&["--auth-threads", "0"]);
+    assert!(
+        err.contains("--auth-threads") && err.contains("at least one thread"),
+        "{err}"
+    );
+    let err = refused(&["--auth-threads", "1025"]);
+    assert!(err.contains("at most 1024 threads"), "{err}");
+    let err = refused(&["--auth-threads", "two"]);
+    assert!(err.contains("not a whole number"), "{err}");
+    let err = refused(&["--auth-queue", "0"]);
+    assert!(
+        err.contains("--auth-queue") && err.contains("at least 1"),
+        "{err}"
+    );
+}
+
+/// One auth thread and one place in its queue, and bcrypt slow: while one login runs and
+/// a second waits, a third is refused at once with the busy banner; once the first two are
+/// answered, the third submits again and gets the usual answer.
+#[test]
+fn a_full_auth_pool_says_busy_over_ssh_and_a_later_try_is_answered() {
+    let server = Server::start_at_cost(
+        tempfile::tempdir().unwrap(),
+        SLOW_COST,
+        &["--auth-threads", "1", "--auth-queue", "1"],
+    );
+    server.wait_log("checking passwords on 1 thread, with room for 1 more waiting");
+    let mut clients: Vec<_> = (0..3).map(|_| server.connect("x", 80, 24)).collect();
+    // Each fills in an unknown name (a full dummy verify) and a password, not yet sent.
+    for (i, c) in clients.iter_mut().enumerate() {
+        c.wait_for("Create an account");
+        c.type_into("Username", &format!("nobody{i}"));
+        c.send(ENTER);
+        c.type_password_into("Password", PW);
+    }
+    let [first, second, third] = &mut clients[..] else {
+        unreachable!()
+    };
+    let idle = server.thread_ticks("auth-0").expect("the server's auth thread");
+
+    first.send(ENTER);
+    first.wait_for(SPINNING);
+    // The thread has taken it (it uses CPU), so the queue is empty again.
+    wait_within(
+        SLOW,
+        "the auth thread to run the first login",
+        || server.thread_ticks("auth-0").is_some_and(|t| t > idle),
+        || server.log(),
+    );
+    second.send(ENTER);
+    second.wait_for(SPINNING);
+    third.send(ENTER);
+    third.wait_until("the busy banner, or the third login accepted", |c| {
+        c.screen().contains(BUSY) || c.screen().contains(SPINNING)
+    });
+    if !third.screen().contains(BUSY) {
+        let (a, b) = (first.dump(), second.dump());
+        let hint = if a.contains(INVALID) || b.contains(INVALID) {
+            format!("a login was answered before the third was sent: cost {SLOW_COST} is too fast here\n")
+        } else {
+            String::new()
+        };
+        panic!(
+            "the third login was not refused\n{hint}third:\n{}\nfirst:\n{a}\nsecond:\n{b}",
+            third.dump()
+        );
+    }
+    assert!(!third.screen().contains(SPINNING), "{}", third.dump());
+
+    // Both earlier logins are answered as usual (the pool refused only the third).
+    first.wait_for_within(SLOW, INVALID);
+    second.wait_for_within(SLOW, INVALID);
+    // The refused password went with its request: typed again, it is checked.
+    third.type_password_into("Password", PW);
+    third.send(ENTER);
+    third.wait_for(SPINNING);
+    third.wait_for_within(SLOW, INVALID);
+    assert!(!third.screen().contains(BUSY), "{}", third.dump());
+    let log = server.log();
+    assert!(!log.contains("panicked"), "{log}");
 }

@@ -56,6 +56,48 @@ pub struct ServeArgs {
     /// Disconnect a client that takes no output for this long: 30s, 2m
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::cli::parse_duration)]
     pub stall_timeout: Duration,
+    /// Threads checking passwords (bcrypt) for all sessions, 1-1024 [default: one per core]
+    #[arg(long, value_name = "N", value_parser = parse_auth_threads)]
+    pub auth_threads: Option<usize>,
+    /// Password checks that may wait beyond the running ones (at least 1); past them a
+    /// login says "busy, try again" [default: 4 per auth thread]
+    #[arg(long, value_name = "N", value_parser = parse_auth_queue)]
+    pub auth_queue: Option<usize>,
+}
+
+/// The most `--auth-threads`: far past any core count, short of what a process can spawn.
+pub const MAX_AUTH_THREADS: usize = 1024;
+
+/// `--auth-threads`: 1 to [`MAX_AUTH_THREADS`].
+fn parse_auth_threads(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("at least one thread is needed to check passwords".to_owned()),
+        Ok(n) if n <= MAX_AUTH_THREADS => Ok(n),
+        Ok(_) => Err(format!("at most {MAX_AUTH_THREADS} threads")),
+        Err(_) => Err(format!("'{}' is not a whole number of threads", text.trim())),
+    }
+}
+
+/// `--auth-queue`: at least 1 (the pool counts a request as waiting until a thread takes
+/// it, so a queue of 0 would refuse every login).
+fn parse_auth_queue(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("at least 1: a request waits here until a thread takes it".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{}' is not a whole number of requests", text.trim())),
+    }
+}
+
+impl ServeArgs {
+    /// The pool's threads and queue: the options, else one thread per core and
+    /// [`Pool::QUEUE_PER_THREAD`] requests per thread.
+    pub fn pool_size(&self) -> (usize, usize) {
+        let threads = self.auth_threads.unwrap_or_else(Pool::default_threads).max(1);
+        let queue = self
+            .auth_queue
+            .unwrap_or_else(|| threads.saturating_mul(Pool::QUEUE_PER_THREAD));
+        (threads, queue)
+    }
 }
 
 /// Pre-auth and refused connections beyond the sessions: how many may be open at once.
@@ -259,7 +301,12 @@ pub fn run(settings: &Settings, args: ServeArgs, idle_timeout: Option<Duration>)
         hostkey::fingerprint(&key)
     );
     let (location, cost) = (service.location(), service.cost());
-    let pool = Pool::with_defaults(Arc::new(service));
+    let (threads, queue) = args.pool_size();
+    eprintln!(
+        "authtui serve: checking passwords on {threads} thread{}, with room for {queue} more waiting",
+        if threads == 1 { "" } else { "s" }
+    );
+    let pool = Pool::new(Arc::new(service), threads, queue);
     let shared = Shared::new(pool, location, cost, idle_timeout, args.stall_timeout);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

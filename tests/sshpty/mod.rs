@@ -34,8 +34,13 @@ pub fn require_ssh() {
 }
 
 /// Polls `ok` until it holds; panics with `what` (and `dump()`) at the deadline.
-pub fn wait(what: &str, mut ok: impl FnMut() -> bool, dump: impl Fn() -> String) {
-    let deadline = Instant::now() + DEADLINE;
+pub fn wait(what: &str, ok: impl FnMut() -> bool, dump: impl Fn() -> String) {
+    wait_within(DEADLINE, what, ok, dump);
+}
+
+/// [`wait`] with a deadline of its own (for slow work: a high bcrypt cost).
+pub fn wait_within(limit: Duration, what: &str, mut ok: impl FnMut() -> bool, dump: impl Fn() -> String) {
+    let deadline = Instant::now() + limit;
     while !ok() {
         if Instant::now() > deadline {
             panic!("timed out waiting for {what}:\n{}", dump());
@@ -58,11 +63,16 @@ impl Server {
     }
 
     pub fn start_in(dir: TempDir, extra: &[&str]) -> Server {
+        Server::start_at_cost(dir, 4, extra)
+    }
+
+    /// The server at bcrypt cost `cost` (the global `--cost`), with `extra` options of `serve`.
+    pub fn start_at_cost(dir: TempDir, cost: u32, extra: &[&str]) -> Server {
         require_ssh();
         let mut child = Command::new(env!("CARGO_BIN_EXE_authtui"))
             .arg("--data-file")
             .arg(dir.path().join("users.json"))
-            .args(["--cost", "4", "serve", "--listen", "127.0.0.1:0"])
+            .args(["--cost", &cost.to_string(), "serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .env_remove("AUTHTUI_DATA_FILE")
             .env_remove("AUTHTUI_STORE")
@@ -155,6 +165,23 @@ impl Server {
 
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().ok().flatten().is_none()
+    }
+
+    /// CPU time (user + system, in clock ticks) the server's thread named `name` has
+    /// used, from `/proc/PID/task/*/stat` (Linux); `None` while no thread has that name.
+    pub fn thread_ticks(&self, name: &str) -> Option<u64> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid())).ok()?;
+        tasks.flatten().find_map(|task| {
+            let comm = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            if comm.trim_end() != name {
+                return None;
+            }
+            let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+            // Fields after the ")" that ends the name: utime and stime are the 12th and 13th.
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            let tick = |i: usize| fields.get(i)?.parse::<u64>().ok();
+            Some(tick(11)? + tick(12)?)
+        })
     }
 
     /// Runs `ssh` with `args` (no pty) and returns (exit code, stdout+stderr).
@@ -299,6 +326,16 @@ impl Client {
 
     pub fn wait_until(&self, what: &str, mut ok: impl FnMut(&Client) -> bool) {
         wait(what, || ok(self), || self.dump());
+    }
+
+    /// Waits, up to `limit`, for `text` on the screen.
+    pub fn wait_for_within(&self, limit: Duration, text: &str) {
+        wait_within(
+            limit,
+            &format!("{text:?}"),
+            || self.screen().contains(text),
+            || self.dump(),
+        );
     }
 
     pub fn wait_for(&self, text: &str) {
