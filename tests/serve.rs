@@ -3,7 +3,8 @@
 //! client's terminal restored; two clients at once on one store; the SSH user name
 //! pre-filled; a command or a missing pty refused in one line; the host key created once
 //! and its fingerprint printed; SIGTERM says goodbye to each session; the password pool
-//! sized by `--auth-threads` / `--auth-queue`, and "busy, try again" when it is full.
+//! sized by `--auth-threads` / `--auth-queue`, and "busy, try again" when it is full; the
+//! client's address in the activity log and on the Dashboard.
 #![cfg(unix)]
 
 mod sshpty;
@@ -62,6 +63,49 @@ fn sign_up_log_out_log_in_resize_and_quit_over_ssh() {
     let log = server.log();
     assert!(!log.contains(PW), "the password is in the server's log:\n{log}");
     assert!(server.data_file().exists());
+}
+
+/// docs/security.md rule 36, end to end: the client's address in the activity log and on
+/// the Dashboard, and no path of the server's on it.
+#[test]
+fn the_log_and_the_dashboard_say_where_a_served_login_came_from() {
+    let server = Server::start(&[]);
+    let mut c = server.connect("x", 80, 24);
+    c.wait_for("Create an account");
+    sign_up(&mut c, "alice", PW);
+    c.wait_until("Signed in from 127.0.0.1", |c| {
+        c.find_row("Signed in from")
+            .is_some_and(|r| r.contains("127.0.0.1"))
+    });
+    let screen = c.screen();
+    assert!(
+        !screen.contains("Data file") && !screen.contains("users.json"),
+        "{screen}"
+    );
+    log_out(&mut c);
+    log_in(&mut c, "alice", PW);
+    c.wait_until("Previous from 127.0.0.1", |c| {
+        c.find_row("Previous from")
+            .is_some_and(|r| r.contains("127.0.0.1"))
+    });
+    let events = server.events();
+    let froms: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap_or(""),
+                e["from"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(froms.len(), 3, "{events:?}");
+    for (kind, from) in &froms {
+        assert!(from.starts_with("127.0.0.1:"), "{kind} from {from:?}: {events:?}");
+    }
+    assert_eq!(
+        froms.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+        ["signup", "logout", "login_success"]
+    );
 }
 
 #[test]
