@@ -213,6 +213,22 @@ fn ticks_turn_the_spinner_only_while_busy() {
 }
 
 #[test]
+fn a_served_sessions_spinner_turns_slower() {
+    let mut m = model();
+    m.context.peer = Some("203.0.113.7:50122".into());
+    submit_login(&mut m, "alice", GOOD);
+    let since = m.busy.as_ref().unwrap().since;
+    assert_eq!(m.next_wakeup(), Some(since + SERVED_SPINNER_FRAME));
+    let before = drawn(&m);
+    m.now = since + SPINNER_FRAME;
+    assert_eq!(drawn(&m), before, "not turned at the local pace");
+    m.now = since + SERVED_SPINNER_FRAME;
+    update(&mut m, Msg::Tick);
+    assert_ne!(drawn(&m), before);
+    assert_eq!(m.next_wakeup(), Some(since + SERVED_SPINNER_FRAME * 2));
+}
+
+#[test]
 fn login_success_opens_the_dashboard() {
     let mut m = model();
     let Cmd::Login { id, .. } = submit_login(&mut m, "alice", GOOD) else {

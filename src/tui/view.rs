@@ -111,7 +111,7 @@ fn draw_header(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
 
 fn draw_banner(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     let line = if let Some(busy) = &model.busy {
-        let spin = SPINNER[busy.frame(model.now) % SPINNER.len()];
+        let spin = SPINNER[busy.frame(model.now, model.context.spinner_frame()) % SPINNER.len()];
         let text = busy.notice.as_deref().unwrap_or(busy.label);
         Line::from(Span::styled(format!(" {spin} {text}…"), theme.info()))
     } else if let Some(banner) = &model.banner {
