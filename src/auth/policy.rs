@@ -222,10 +222,26 @@ mod tests {
         match err {
             PolicyError::Weak { score, feedback } => {
                 assert!(score < MIN_SCORE);
-                assert!(!feedback.is_empty());
+                // zxcvbn's own warning for a repeated character, not any text.
+                assert!(feedback.contains("Repeats like"), "{feedback}");
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn without_zxcvbns_warning_its_first_suggestion_is_the_feedback() {
+        assert_eq!(
+            weak_feedback(None),
+            "Add another word or two. Uncommon words are better."
+        );
+        let entropy = zxcvbn::zxcvbn("tr0ub4dour", &[]);
+        let feedback = entropy.feedback().expect("a weak password has feedback");
+        let want = feedback
+            .warning()
+            .map(|w| w.to_string())
+            .unwrap_or_else(|| feedback.suggestions()[0].to_string());
+        assert_eq!(weak_feedback(Some(&entropy)), want);
     }
 
     #[test]
