@@ -76,7 +76,10 @@ fn main() {
     let tput_secs = if smoke {
         Some(Duration::from_millis(300))
     } else {
-        match env_usize("AUTHTUI_BENCH_TPUT").map(|s| s as u64).unwrap_or(TPUT_SECS) {
+        match env_usize("AUTHTUI_BENCH_TPUT")
+            .map(|s| s as u64)
+            .unwrap_or(TPUT_SECS)
+        {
             0 => None,
             s => Some(Duration::from_secs(s)),
         }
@@ -289,10 +292,22 @@ fn measure_login(
         }
     }
     // Every login was recorded, and no account lost.
-    let record = filled.store.get(&probe).expect("read back").expect("the probe is there");
-    assert_eq!(record.login_count, tries as u64 + 1, "every login of the probe was recorded");
+    let record = filled
+        .store
+        .get(&probe)
+        .expect("read back")
+        .expect("the probe is there");
+    assert_eq!(
+        record.login_count,
+        tries as u64 + 1,
+        "every login of the probe was recorded"
+    );
     let name = username(n / 2);
-    let record = filled.store.get(&name).expect("read back").expect("the account is there");
+    let record = filled
+        .store
+        .get(&name)
+        .expect("read back")
+        .expect("the account is there");
     assert!(record.login_count > common::initial_login_count(n / 2));
     drop((service, light));
     filled.remove();
@@ -484,7 +499,14 @@ fn print_tput_table(rows: &[Tput], cost: u32) {
     );
 }
 
-fn growth_plot(cases: &[Case], kinds: &[Kind], tries: usize, cost: u32, load_start: &str, load_end: &str) -> String {
+fn growth_plot(
+    cases: &[Case],
+    kinds: &[Kind],
+    tries: usize,
+    cost: u32,
+    load_start: &str,
+    load_end: &str,
+) -> String {
     let series: Vec<Series> = kinds
         .iter()
         .map(|&kind| Series {
@@ -527,7 +549,11 @@ fn growth_plot(cases: &[Case], kinds: &[Kind], tries: usize, cost: u32, load_sta
         targets,
         target_legend: format!("target {TARGET}× (users.json at 1M: {JSON_BIG_TARGET}×)"),
         footer: vec![
-            format!("{} · {}", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"), machine()),
+            format!(
+                "{} · {}",
+                chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+                machine()
+            ),
             format!(
                 "load average (1, 5, 15 min) {load_start} at the start, {load_end} at the end · cargo bench --bench store_backends"
             ),

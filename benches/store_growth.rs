@@ -564,8 +564,7 @@ fn growth_svg(rows: &[Row], runs: usize) -> String {
     );
     plot::svg(&plot::Plot {
         title: format!("Login as users.json grows (bcrypt cost {})", Cost::DEFAULT),
-        subtitle: "login = verify + two journal appends, as a multiple of one bare bcrypt verify"
-            .to_owned(),
+        subtitle: "login = verify + two journal appends, as a multiple of one bare bcrypt verify".to_owned(),
         name: "authtui: login cost as users.json grows".to_owned(),
         desc: format!(
             "A login (bcrypt verify plus what it records: two journal appends) as a multiple of a bare bcrypt verify at cost {}, for {}.",
@@ -589,7 +588,11 @@ fn growth_svg(rows: &[Row], runs: usize) -> String {
         ],
         target_legend: format!("target {TARGET_RATIO}× to 100k, {TARGET_BIG_RATIO}× at 1M"),
         footer: vec![
-            format!("{} · {}", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"), machine()),
+            format!(
+                "{} · {}",
+                chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+                machine()
+            ),
             format!(
                 "load average (1, 5, 15 min) {} at the end · cargo bench --bench store_growth",
                 load_average()

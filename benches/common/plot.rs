@@ -103,7 +103,11 @@ pub fn svg(plot: &Plot) -> String {
     const H: f64 = 470.0;
     let (left, right, top, bottom) = (78.0, W - 36.0, 82.0, H - 92.0);
 
-    let all: Vec<(usize, f64, f64)> = plot.series.iter().flat_map(|s| s.points.iter().copied()).collect();
+    let all: Vec<(usize, f64, f64)> = plot
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .collect();
 
     // x: whole decades around the sizes, a quarter decade of margin.
     let lo = all
@@ -316,7 +320,7 @@ pub fn svg(plot: &Plot) -> String {
         for (i, s) in plot.series.iter().enumerate() {
             if let Some((_, r, ms)) = s.points.iter().find(|p| p.0 == n) {
                 out(format!(
-                    r##"<text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="12" fill="{}" {HALO}><tspan font-weight="bold">{r:.2}×</tspan> {ms:.0} ms</text>"##,
+                    r##"<text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="12" fill="{}" {HALO}><tspan font-weight="bold">{r:.3}×</tspan> {ms:.0} ms</text>"##,
                     first + 15.0 * row,
                     COLOURS[i % COLOURS.len()]
                 ));

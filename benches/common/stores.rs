@@ -209,8 +209,8 @@ pub fn fill(kind: Kind, dir: &Path, name: &str, n: usize, hash: &str) -> Filled 
             StoreUrl::Postgres(cluster.database(name))
         }
     };
-    let (store, log) = setup::open_store(&url, WAIT, Arc::new(|_: &Path| {}))
-        .unwrap_or_else(|e| panic!("open {url}: {e}"));
+    let (store, log) =
+        setup::open_store(&url, WAIT, Arc::new(|_: &Path| {})).unwrap_or_else(|e| panic!("open {url}: {e}"));
     match kind {
         Kind::Json => {}
         Kind::Sqlite => insert_all(&store, n, hash, 1),
