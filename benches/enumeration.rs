@@ -6,27 +6,30 @@
 //! machines are shared and noisy.
 //!
 //! Run: `cargo bench --bench enumeration` (costs 10 and 12, at 1,000, 10,000 and 100,000
-//! users), or choose:
+//! users, on users.json, SQLite and PostgreSQL), or choose:
 //!
 //! ```text
 //! cargo bench --bench enumeration -- 10000
 //! AUTHTUI_BENCH_COSTS=12 AUTHTUI_BENCH_N=100k AUTHTUI_BENCH_TRIES=50 cargo bench --bench enumeration
+//! AUTHTUI_BENCH_STORES=sqlite,postgres cargo bench --bench enumeration
 //! ```
 //!
-//! Every try goes through `Service::login` over `users.json` and `events.jsonl` in a
-//! temporary directory (`authtui::cli::open_service`: what the app and `authtui verify`
-//! use). See `bench/README.md`.
+//! Every try goes through `Service::login` over the store and its activity log, opened as
+//! the app opens them (`authtui::setup::open_store`): `users.json` and `events.jsonl` in a
+//! temporary directory, a SQLite database there, or a database of a throwaway PostgreSQL
+//! cluster the bench starts itself (as the tests do) and removes when it ends; without
+//! PostgreSQL installed it says what to install and measures the others. See
+//! `bench/README.md`.
 
 mod common;
 
+use common::stores::{self, Kind as Store};
 use common::*;
-use std::fs::{self};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use authtui::auth::{AuthError, Cost, Password};
-use authtui::cli::open_service;
-use authtui::store::{JsonFile, UserStore};
+use authtui::store::UserStore;
 
 const DEFAULT_SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 const DEFAULT_COSTS: [u32; 2] = [10, 12];
@@ -52,6 +55,8 @@ fn main() {
     if smoke {
         println!("(not run by `cargo bench`: a smoke run only, at cost 4; the figures mean little)");
     }
+    let started = Instant::now();
+    let load_start = load_average();
     let dir = tempfile::Builder::new()
         .prefix("authtui-bench-")
         .tempdir()
@@ -59,9 +64,11 @@ fn main() {
 
     println!("authtui enumeration: a login for an unknown user against a wrong password");
     println!("machine: {}", machine());
+    let kinds = stores::kinds_asked();
     println!("files in: {}", dir.path().display());
     println!(
-        "costs: {}; sizes: {}; {tries} tries of each kind, interleaved, after one warm-up pair",
+        "stores: {}; costs: {}; sizes: {}; {tries} tries of each kind, interleaved, after one warm-up round",
+        kinds.iter().map(|k| k.label()).collect::<Vec<_>>().join(", "),
         costs.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
         sizes
             .iter()
@@ -69,20 +76,25 @@ fn main() {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    println!("load average (1, 5, 15 min) at the start: {load_start}");
     println!();
 
-    let started = Instant::now();
     let mut rows = Vec::new();
     for &cost in &costs {
         let hash = bcrypt::hash(PASSWORD, cost).expect("bcrypt hash");
         for &n in &sizes {
-            let row = measure(dir.path(), n, cost, tries, &hash);
-            eprintln!(
-                "  measured cost {cost} at {} users in {:.1} s",
-                group(n as u64),
-                row.wall.as_secs_f64()
-            );
-            rows.push(row);
+            for &store in &kinds {
+                let row = measure(dir.path(), store, n, cost, tries, &hash);
+                eprintln!(
+                    "  {}, cost {cost}, {} users: wrong/unknown {:+.1}%, {:.1} s, load {}",
+                    store.label(),
+                    group(n as u64),
+                    percent(row.of(Kind::Wrong), row.of(Kind::Unknown)),
+                    row.wall.as_secs_f64(),
+                    row.load
+                );
+                rows.push(row);
+            }
         }
     }
 
@@ -93,7 +105,8 @@ fn main() {
         for kind in &KINDS[1..] {
             let diff = percent(r.of(*kind), r.of(Kind::Unknown));
             println!(
-                "cost {}, {} users: {} {:+.1}% against unknown user (target within {TARGET_PERCENT}%): {}",
+                "{}, cost {}, {} users: {} {:+.1}% against unknown user (target within {TARGET_PERCENT}%): {}",
+                r.store.label(),
                 r.cost,
                 group(r.n as u64),
                 kind.label(),
@@ -106,6 +119,7 @@ fn main() {
             );
         }
     }
+    println!("load average (1, 5, 15 min) at the end: {}", load_average());
     println!("\ntotal {:.1} s", started.elapsed().as_secs_f64());
 }
 
@@ -158,6 +172,7 @@ fn capitalised(name: &str) -> String {
 }
 
 struct Row {
+    store: Store,
     n: usize,
     cost: u32,
     bcrypt: Vec<Duration>,
@@ -169,6 +184,8 @@ struct Row {
     unknown_b: Vec<Duration>,
     /// `Service::unlock` after each wrong try (untimed for the tries): a read and a save.
     unlock: Vec<Duration>,
+    /// The load average when the case ended.
+    load: String,
     wall: Duration,
 }
 
@@ -178,26 +195,31 @@ impl Row {
     }
 }
 
-fn measure(dir: &Path, n: usize, cost: u32, tries: usize, hash: &str) -> Row {
+fn measure(dir: &Path, store: Store, n: usize, cost: u32, tries: usize, hash: &str) -> Row {
     let started = Instant::now();
-    let case_dir = dir.join(format!("cost{cost}-n{n}"));
-    fs::create_dir(&case_dir).expect("create the case directory");
-    let path = case_dir.join("users.json");
-    write_users_file(&path, n, hash);
-    let service = open_service(&path, Cost::new(cost).expect("a valid cost"));
+    let filled = stores::fill(
+        store,
+        &dir.join(format!("{}-cost{cost}-n{n}", store.slug())),
+        &format!("enum_{}_{cost}_{n}", store.slug()),
+        n,
+        hash,
+    );
+    let service = filled.service(Cost::new(cost).expect("a valid cost"));
     let known = username(n / 2);
     let imported = format!("{known}i");
     let imported_hash = bcrypt::hash(PASSWORD, IMPORTED_COST).expect("bcrypt hash");
     service
         .import_hashes(&[(imported.clone(), imported_hash)])
         .expect("import the cost-5 account");
-    // Sorts beside the known name, so that the look-up is as deep for both.
-    let unknown = format!("{known}x");
-    let name_of = |kind: Kind| match kind {
-        Kind::Unknown => unknown.clone(),
+    // Unknown names sort beside the known one, so that the look-up is as deep for both.
+    // Each round types new ones, as someone probing for names would: a typed name that is
+    // no account is locked after five failures, like an account (docs/security.md rule
+    // 35), and, kept in the service's memory, cannot be unlocked from here.
+    let name_of = |kind: Kind, round: usize| match kind {
+        Kind::Unknown => format!("{known}x{round:03}"),
         Kind::Wrong => known.clone(),
         Kind::WrongImported => imported.clone(),
-        Kind::UnknownCapital => capitalised(&unknown),
+        Kind::UnknownCapital => capitalised(&format!("{known}y{round:03}")),
         Kind::WrongCapital => capitalised(&known),
     };
     let wrong = Password::from(WRONG);
@@ -208,6 +230,7 @@ fn measure(dir: &Path, n: usize, cost: u32, tries: usize, hash: &str) -> Row {
     service.login(&known, &right).expect("the known user logs in");
 
     let mut row = Row {
+        store,
         n,
         cost,
         bcrypt: Vec::new(),
@@ -215,6 +238,7 @@ fn measure(dir: &Path, n: usize, cost: u32, tries: usize, hash: &str) -> Row {
         unknown_a: Vec::new(),
         unknown_b: Vec::new(),
         unlock: Vec::new(),
+        load: String::new(),
         wall: Duration::ZERO,
     };
 
@@ -226,7 +250,7 @@ fn measure(dir: &Path, n: usize, cost: u32, tries: usize, hash: &str) -> Row {
         for step in 0..KINDS.len() {
             let at = (round + step) % KINDS.len();
             let kind = KINDS[at];
-            let name = name_of(kind);
+            let name = name_of(kind, round);
             let t = Instant::now();
             let result = service.login(&name, &wrong);
             let time = t.elapsed();
@@ -265,7 +289,8 @@ fn measure(dir: &Path, n: usize, cost: u32, tries: usize, hash: &str) -> Row {
     }
 
     for name in [&known, &imported] {
-        let record = JsonFile::new(&path)
+        let record = filled
+            .store
             .get(name)
             .expect("read back")
             .expect("the user is there");
@@ -282,7 +307,9 @@ fn measure(dir: &Path, n: usize, cost: u32, tries: usize, hash: &str) -> Row {
         2 * (tries + 1),
         "every wrong try was logged as a failure of the account, whatever the case typed"
     );
-    fs::remove_dir_all(&case_dir).expect("remove the case directory");
+    drop(service);
+    filled.remove();
+    row.load = load_average();
     row.wall = started.elapsed();
     row
 }
@@ -336,18 +363,23 @@ fn med_iqr(xs: &[Duration]) -> String {
 
 fn print_table_of(rows: &[Row]) {
     println!("Failed logins, ms as median (25th-75th percentile); % against the unknown user:");
-    let mut headers = vec!["cost", "N users", "bare bcrypt ms"];
+    let mut headers = vec!["store", "cost", "N users", "bare bcrypt ms"];
     for kind in KINDS {
         headers.push(kind.label());
         if kind != Kind::Unknown {
             headers.push("%");
         }
     }
-    headers.extend(["noise: A/A split %", "unlock ms"]);
+    headers.extend(["noise: A/A split %", "unlock ms", "load after"]);
     let table: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            let mut cells = vec![r.cost.to_string(), group(r.n as u64), med_iqr(&r.bcrypt)];
+            let mut cells = vec![
+                r.store.label().to_owned(),
+                r.cost.to_string(),
+                group(r.n as u64),
+                med_iqr(&r.bcrypt),
+            ];
             for kind in KINDS {
                 cells.push(med_iqr(r.of(kind)));
                 if kind != Kind::Unknown {
@@ -356,6 +388,7 @@ fn print_table_of(rows: &[Row]) {
             }
             cells.push(format!("{:+.1}", percent(&r.unknown_a, &r.unknown_b)));
             cells.push(med_iqr(&r.unlock));
+            cells.push(r.load.clone());
             cells
         })
         .collect();

@@ -11,8 +11,8 @@
 //! AUTHTUI_BENCH_N=1000,100000 AUTHTUI_BENCH_RUNS=7 cargo bench --bench store_growth
 //! ```
 //!
-//! A full run of two sizes or more draws `assets/growth.svg` (or `$AUTHTUI_BENCH_PLOT`;
-//! empty or `none` for no plot). Files are made in a temporary directory under `$TMPDIR`
+//! A full run of two sizes or more draws a plot to `$AUTHTUI_BENCH_PLOT` when it names a
+//! file (by default none: `assets/growth.svg`, one line per store, is `store_backends`'s). Files are made in a temporary directory under `$TMPDIR`
 //! (default `/tmp`; the 1,000,000-user file is 231 MB): point it at the disk you care
 //! about, since fsync is part of the cost. See `bench/README.md` for what each column
 //! means and the figures measured so far.
@@ -44,8 +44,6 @@ const TARGET_BIG_RATIO: f64 = 1.25;
 /// Folds timed per size, after the logins (a fold rewrites users.json, which the next login
 /// would then read anew).
 const FOLDS: usize = 3;
-/// Where a full run draws its plot, unless `$AUTHTUI_BENCH_PLOT` says otherwise.
-const PLOT_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/growth.svg");
 
 fn main() {
     // `cargo test --benches` (or `--all-targets`) runs this binary too, without the
@@ -540,45 +538,23 @@ fn print_target(rows: &[Row]) {
 
 // --- The plot ---
 
-/// `$AUTHTUI_BENCH_PLOT` (empty or `none`: no plot), else `assets/growth.svg`.
+/// `$AUTHTUI_BENCH_PLOT`, when it names a file (empty or `none`: no plot). By default this
+/// bench draws nothing: `assets/growth.svg` is `store_backends`'s, one line per store.
 fn plot_path() -> Option<PathBuf> {
     match std::env::var("AUTHTUI_BENCH_PLOT") {
         Ok(p) if p.trim().is_empty() || p.trim() == "none" => None,
         Ok(p) => Some(PathBuf::from(p)),
-        Err(_) => Some(PathBuf::from(PLOT_PATH)),
-    }
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
-/// "1k", "10k", "1M" for a power of ten.
-fn short_count(n: f64) -> String {
-    if n >= 1e6 {
-        format!("{}M", n / 1e6)
-    } else if n >= 1e3 {
-        format!("{}k", n / 1e3)
-    } else {
-        format!("{n}")
+        Err(_) => None,
     }
 }
 
 /// The login as a multiple of a bare bcrypt verify against the number of users (log
-/// scale), with the bcrypt baseline and the target line: a hand-written SVG.
+/// scale), with the bcrypt baseline and the targets: the plot `store_backends` draws, with
+/// users.json's line alone.
 fn growth_svg(rows: &[Row], runs: usize) -> String {
-    const W: f64 = 760.0;
-    const H: f64 = 450.0;
-    let (left, right, top, bottom) = (78.0, W - 36.0, 62.0, H - 92.0);
-    // A white outline behind text, so that labels stay readable where lines cross them.
-    const HALO: &str = r##"stroke="#ffffff" stroke-width="4" stroke-linejoin="round" paint-order="stroke""##;
-
-    let points: Vec<(f64, f64, f64)> = rows
+    let points: Vec<(usize, f64, f64)> = rows
         .iter()
-        .map(|r| {
-            let ratio = median(&r.login) / median(&r.bcrypt);
-            (r.n as f64, ratio, median(&r.login))
-        })
+        .map(|r| (r.n, median(&r.login) / median(&r.bcrypt), median(&r.login)))
         .collect();
     let bcrypt_ms = median(
         &rows
@@ -586,208 +562,45 @@ fn growth_svg(rows: &[Row], runs: usize) -> String {
             .flat_map(|r| r.bcrypt.iter().copied())
             .collect::<Vec<_>>(),
     );
-
-    // x: whole decades around the sizes, a quarter decade of margin.
-    let lo = points
-        .iter()
-        .map(|p| p.0.log10())
-        .fold(f64::INFINITY, f64::min)
-        .floor();
-    let hi = points
-        .iter()
-        .map(|p| p.0.log10())
-        .fold(f64::NEG_INFINITY, f64::max)
-        .ceil();
-    let (x_lo, x_hi) = (lo - 0.25, hi.max(lo + 1.0) + 0.25);
-    let sx = |n: f64| left + (n.log10() - x_lo) / (x_hi - x_lo) * (right - left);
-    // y: from 0, so that the ratio reads as a length; room above the highest point.
-    let top_ratio = points.iter().map(|p| p.1).fold(TARGET_BIG_RATIO, f64::max) * 1.15;
-    let step = [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0]
-        .into_iter()
-        .find(|s| top_ratio / s <= 8.0)
-        .unwrap_or(50.0);
-    let y_hi = (top_ratio / step).ceil() * step;
-    let sy = |r: f64| bottom - r / y_hi * (bottom - top);
-
-    let mut svg = String::new();
-    let mut out = |line: String| {
-        svg.push_str(&line);
-        svg.push('\n');
-    };
-    out(format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="13">"#
-    ));
-    out("<title>authtui: login cost as users.json grows</title>".into());
-    out(format!(
-        "<desc>A login (bcrypt verify plus what it records: two journal appends) as a multiple of a bare bcrypt verify at cost {}, for {}.</desc>",
-        Cost::DEFAULT,
-        points
-            .iter()
-            .map(|(n, r, ms)| format!("{} users: {r:.2}x ({ms:.0} ms)", group(*n as u64)))
-            .collect::<Vec<_>>()
-            .join("; ")
-    ));
-    out(format!(r##"<rect width="{W}" height="{H}" fill="#ffffff"/>"##));
-    out(format!(
-        r##"<text x="{}" y="26" font-size="16" font-weight="bold" fill="#222">Login as users.json grows (bcrypt cost {})</text>"##,
-        left,
-        Cost::DEFAULT
-    ));
-    out(format!(
-        r##"<text x="{left}" y="45" fill="#555">login = verify + what it records (two journal appends), as a multiple of one bare bcrypt verify</text>"##
-    ));
-
-    // Grid and ticks.
-    let mut tick = 0.0;
-    while tick <= y_hi + 1e-9 {
-        let y = sy(tick);
-        out(format!(
-            r##"<line x1="{left}" y1="{y:.1}" x2="{right}" y2="{y:.1}" stroke="#e4e4e4"/>"##
-        ));
-        out(format!(
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#333">{}×</text>"##,
-            left - 8.0,
-            y + 4.5,
-            if step < 1.0 {
-                format!("{tick:.2}")
-            } else {
-                format!("{tick:.0}")
-            }
-        ));
-        tick += step;
-    }
-    let mut decade = lo;
-    while decade <= x_hi {
-        let n = 10f64.powf(decade);
-        for m in 2..10 {
-            let minor = n * f64::from(m);
-            if minor.log10() < x_hi {
-                let x = sx(minor);
-                out(format!(
-                    r##"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{bottom}" stroke="#f2f2f2"/>"##
-                ));
-            }
-        }
-        if decade >= x_lo {
-            let x = sx(n);
-            out(format!(
-                r##"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{bottom}" stroke="#d8d8d8"/>"##
-            ));
-            out(format!(
-                r##"<text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="#333">{}</text>"##,
-                bottom + 20.0,
-                short_count(n)
-            ));
-        }
-        decade += 1.0;
-    }
-    out(format!(
-        r##"<rect x="{left}" y="{top}" width="{}" height="{}" fill="none" stroke="#999"/>"##,
-        right - left,
-        bottom - top
-    ));
-
-    // Axis titles.
-    out(format!(
-        r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#222">users in users.json (log scale)</text>"##,
-        (left + right) / 2.0,
-        bottom + 42.0
-    ));
-    out(format!(
-        r##"<text transform="translate(24 {:.1}) rotate(-90)" text-anchor="middle" fill="#222">login time ÷ bare bcrypt verify</text>"##,
-        (top + bottom) / 2.0
-    ));
-
-    // The baseline and the target.
-    let y1 = sy(1.0);
-    out(format!(
-        r##"<line x1="{left}" y1="{y1:.1}" x2="{right}" y2="{y1:.1}" stroke="#555" stroke-width="1.5"/>"##
-    ));
-    out(format!(
-        r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555" {HALO}>bare bcrypt verify = 1× ({bcrypt_ms:.0} ms)</text>"##,
-        right - 6.0,
-        y1 + 17.0
-    ));
-    let yt = sy(TARGET_RATIO);
-    out(format!(
-        r##"<line x1="{left}" y1="{yt:.1}" x2="{right}" y2="{yt:.1}" stroke="#c0392b" stroke-width="1.5" stroke-dasharray="7 5"/>"##
-    ));
-    out(format!(
-        r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#c0392b" {HALO}>target: at most {TARGET_RATIO}× up to {}</text>"##,
-        right - 6.0,
-        yt + 16.0,
-        group(TARGET_N as u64)
-    ));
-    let xt = sx(TARGET_N as f64);
-    out(format!(
-        r##"<circle cx="{xt:.1}" cy="{yt:.1}" r="7" fill="none" stroke="#c0392b" stroke-width="1.5"/>"##
-    ));
-    if points.iter().any(|p| p.0 >= TARGET_BIG_N as f64) {
-        let (xb, yb) = (sx(TARGET_BIG_N as f64), sy(TARGET_BIG_RATIO));
-        out(format!(
-            r##"<line x1="{:.1}" y1="{yb:.1}" x2="{:.1}" y2="{yb:.1}" stroke="#c0392b" stroke-width="1.5" stroke-dasharray="7 5"/>"##,
-            xb - 60.0,
-            xb + 10.0
-        ));
-        out(format!(
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#c0392b" {HALO}>{TARGET_BIG_RATIO}× at {}</text>"##,
-            xb - 66.0,
-            yb + 5.0,
-            group(TARGET_BIG_N as u64)
-        ));
-    }
-
-    // The measured curve, each point labelled.
-    let path: Vec<String> = points
-        .iter()
-        .map(|(n, r, _)| format!("{:.1},{:.1}", sx(*n), sy(*r)))
-        .collect();
-    out(format!(
-        r##"<polyline points="{}" fill="none" stroke="#1f5fa8" stroke-width="2.5"/>"##,
-        path.join(" ")
-    ));
-    for (n, r, ms) in &points {
-        let (x, y) = (sx(*n), sy(*r));
-        out(format!(
-            r##"<circle cx="{x:.1}" cy="{y:.1}" r="4.5" fill="#1f5fa8"/>"##
-        ));
-        // Labels above the point: centred over the first, to the left of the others
-        // (the curve climbs away to the right).
-        let (anchor, dx) = if *n == points[0].0 {
-            ("middle", 0.0)
-        } else {
-            ("end", -9.0)
-        };
-        out(format!(
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="{anchor}" font-weight="bold" fill="#1f5fa8" {HALO}>{r:.2}×</text>"##,
-            x + dx,
-            y - 23.0
-        ));
-        out(format!(
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="{anchor}" font-size="12" fill="#1f5fa8" {HALO}>{ms:.0} ms</text>"##,
-            x + dx,
-            y - 8.0
-        ));
-    }
-
-    // Legend and provenance.
-    out(format!(
-        r##"<circle cx="{:.1}" cy="{:.1}" r="4.5" fill="#1f5fa8"/>"##,
-        left + 16.0,
-        top + 18.0
-    ));
-    out(format!(
-        r##"<text x="{:.1}" y="{:.1}" fill="#222">login (Service::login, JsonFile), median of {runs} run{}</text>"##,
-        left + 28.0,
-        top + 22.5,
-        if runs == 1 { "" } else { "s" }
-    ));
-    out(format!(
-        r##"<text x="{left}" y="{:.1}" font-size="11" fill="#777">{} · {} · cargo bench --bench store_growth</text>"##,
-        H - 12.0,
-        chrono::Utc::now().format("%Y-%m-%d"),
-        xml_escape(&machine())
-    ));
-    out("</svg>".into());
-    svg
+    plot::svg(&plot::Plot {
+        title: format!("Login as users.json grows (bcrypt cost {})", Cost::DEFAULT),
+        subtitle: "login = verify + two journal appends, as a multiple of one bare bcrypt verify".to_owned(),
+        name: "authtui: login cost as users.json grows".to_owned(),
+        desc: format!(
+            "A login (bcrypt verify plus what it records: two journal appends) as a multiple of a bare bcrypt verify at cost {}, for {}.",
+            Cost::DEFAULT,
+            plot::describe(&points)
+        ),
+        x_title: "users in users.json (log scale)".to_owned(),
+        legend_note: format!("median of {runs}"),
+        bcrypt_ms,
+        targets: vec![
+            plot::Target {
+                ratio: TARGET_RATIO,
+                at: None,
+                label: String::new(),
+            },
+            plot::Target {
+                ratio: TARGET_BIG_RATIO,
+                at: Some(TARGET_BIG_N),
+                label: format!("{TARGET_BIG_RATIO}×"),
+            },
+        ],
+        target_legend: format!("target {TARGET_RATIO}× to 100k, {TARGET_BIG_RATIO}× at 1M"),
+        footer: vec![
+            format!(
+                "{} · {}",
+                chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+                machine()
+            ),
+            format!(
+                "load average (1, 5, 15 min) {} at the end · cargo bench --bench store_growth",
+                load_average()
+            ),
+        ],
+        series: vec![plot::Series {
+            label: "login (Service::login, JsonFile)".to_owned(),
+            points,
+        }],
+    })
 }

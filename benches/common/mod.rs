@@ -2,6 +2,9 @@
 //! command line, the machine, medians and Markdown tables.
 #![allow(dead_code)]
 
+pub mod plot;
+pub mod stores;
+
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -122,6 +125,14 @@ pub fn machine() -> String {
         std::env::consts::OS,
         std::env::consts::ARCH
     )
+}
+
+/// The 1, 5 and 15 minute load averages, as `uptime` shows them.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 pub fn ms(d: Duration) -> f64 {
