@@ -112,9 +112,13 @@ mod tests {
                 "failure {n}"
             );
         }
-        let Claim::Admitted { lock, .. } = names.claim(" ghost ", at(0), &SCHEDULE) else {
+        let Claim::Admitted { lock, before } = names.claim(" ghost ", at(0), &SCHEDULE) else {
             panic!("the fifth attempt is admitted");
         };
+        assert_eq!(
+            (before.failed_attempts, before.locked_until),
+            (LOCK_AFTER - 1, None)
+        );
         assert_eq!(
             lock,
             LockState::Until(at(30)),
@@ -153,7 +157,8 @@ mod tests {
         }
         assert_eq!(names.len(), MAX_NAMES);
         names.claim("newest", at(MAX_NAMES as i64), &SCHEDULE);
-        assert!(names.len() <= MAX_NAMES);
+        // The tenth failed longest ago went, to make room for more than one new name.
+        assert_eq!(names.len(), MAX_NAMES - MAX_NAMES / 10);
         let kept = names.names.lock().unwrap();
         assert!(kept.contains_key("newest"));
         assert!(kept.contains_key(&format!("name{}", MAX_NAMES - 1)));

@@ -167,3 +167,64 @@ pub fn reset(record: &mut UserRecord) {
     record.known_failed_attempts = 0;
     record.known_locked_until = None;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHEDULE: LockSchedule = LockSchedule {
+        lock_after: 2,
+        permanent_after: 4,
+        first_lock_secs: 30,
+        max_lock_secs: 60,
+    };
+
+    #[test]
+    fn an_attempt_from_a_known_address_is_counted_on_its_own() {
+        let home: std::net::IpAddr = "203.0.113.7".parse().unwrap();
+        let elsewhere: std::net::IpAddr = "2001:db8::9".parse().unwrap();
+        let mut record = UserRecord::default();
+        record.remember(home);
+        assert_eq!(Bucket::of(&record, Some(home)), Bucket::Known);
+        assert_eq!(Bucket::of(&record, Some(elsewhere)), Bucket::Anyone);
+        assert_eq!(Bucket::of(&record, None), Bucket::Anyone, "the local terminal");
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        for _ in 0..2 {
+            SCHEDULE.claim(Some(&mut record), Bucket::Anyone, now);
+        }
+        assert_eq!(
+            SCHEDULE.state(&record, now),
+            LockState::Until(now + Duration::seconds(30))
+        );
+        assert_eq!(SCHEDULE.state_of(&record, Bucket::Known, now), LockState::Open);
+        let (claim, changed) = SCHEDULE.claim(Some(&mut record), Bucket::Known, now);
+        assert!(
+            changed
+                && matches!(
+                    claim,
+                    Claim::Admitted {
+                        lock: LockState::Open,
+                        ..
+                    }
+                )
+        );
+        assert_eq!((record.failed_attempts, record.known_failed_attempts), (2, 1));
+        reset(&mut record);
+        assert_eq!(Bucket::Known.counts(&record), (0, None));
+        assert_eq!(Bucket::Anyone.counts(&record), (0, None));
+    }
+
+    #[test]
+    fn known_addresses_are_the_newest_few_without_repeats() {
+        let mut record = UserRecord::default();
+        for n in 0..20u8 {
+            record.remember(std::net::IpAddr::from([192, 0, 2, n % 12]));
+        }
+        assert_eq!(record.known_addresses.len(), super::super::KNOWN_ADDRESSES);
+        assert_eq!(record.known_addresses[0], "192.0.2.7");
+        assert!(
+            !record.knows("192.0.2.11".parse().unwrap()),
+            "pushed out by newer ones"
+        );
+    }
+}
