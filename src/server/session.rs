@@ -344,10 +344,10 @@ fn guarded(peer: SocketAddr, work: impl FnOnce()) -> bool {
 fn frame(driver: &mut Driver, sink: &FrameSink, outbox: &Outbox, peer: SocketAddr) -> bool {
     guarded(peer, || {
         if outbox.take_dropped() {
-            redraw_whole(driver);
+            redraw_whole(driver, peer);
         }
         if driver.draw().is_err() {
-            redraw_whole(driver);
+            redraw_whole(driver, peer);
             sink.take();
             return;
         }
@@ -355,7 +355,7 @@ fn frame(driver: &mut Driver, sink: &FrameSink, outbox: &Outbox, peer: SocketAdd
         if !bytes.is_empty() && !outbox.push(&bytes) {
             // Dropped with the stale frames: the next one is drawn whole, now.
             outbox.take_dropped();
-            redraw_whole(driver);
+            redraw_whole(driver, peer);
             if driver.draw().is_ok() {
                 outbox.push(&sink.take());
             }
@@ -365,10 +365,12 @@ fn frame(driver: &mut Driver, sink: &FrameSink, outbox: &Outbox, peer: SocketAdd
 
 /// The client missed frames: what the backend knows of its terminal is forgotten, and
 /// the next frame is drawn whole.
-fn redraw_whole(driver: &mut Driver) {
+fn redraw_whole(driver: &mut Driver, peer: SocketAddr) {
     let terminal = driver.terminal_mut();
     terminal.backend_mut().forget();
-    let _ = terminal.clear();
+    if let Err(e) = terminal.clear() {
+        eprintln!("authtui serve: {peer}: cannot redraw the screen whole: {e}");
+    }
 }
 
 /// Sends the outbox to the channel; a client that takes nothing for `--stall-timeout` (30 s)

@@ -123,10 +123,12 @@ impl<W: Write> Backend for LeanBackend<W> {
         Ok(())
     }
 
-    /// Unknown here: the position is the client terminal's, and no answer is read back.
+    /// Where the cursor is known to be, else the origin. No answer is read back from the
+    /// client; ratatui asks only to put the cursor back after a clear, and the next frame
+    /// places it anyway. (An error here would abort `Terminal::clear`, and with it the
+    /// whole redraw that follows dropped frames.)
     fn get_cursor_position(&mut self) -> io::Result<Position> {
-        self.cursor
-            .ok_or_else(|| io::Error::other("the cursor position of a remote terminal is not known"))
+        Ok(self.cursor.unwrap_or_default())
     }
 
     fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> io::Result<()> {
@@ -299,6 +301,26 @@ mod tests {
                 String::from_utf8_lossy(&frame)
             );
         }
+    }
+
+    /// After frames were dropped (the server's outbox), what the client's terminal has is
+    /// not known: the next frame shows the cursor again and moves it, whole.
+    #[test]
+    fn a_forgotten_terminal_is_told_everything_again() {
+        let pool = pool();
+        let sink = Sink::default();
+        let mut d = driver(LeanBackend::new(sink.clone()), &pool);
+        d.draw().unwrap();
+        assert!(String::from_utf8_lossy(&sink.take()).contains("\x1b[?25h"));
+        d.terminal_mut().clear().unwrap();
+        d.draw().unwrap();
+        let again = String::from_utf8_lossy(&sink.take()).into_owned();
+        assert!(!again.contains("\x1b[?25h"), "still known to be shown: {again:?}");
+        d.terminal_mut().backend_mut().forget();
+        d.terminal_mut().clear().unwrap();
+        d.draw().unwrap();
+        let whole = String::from_utf8_lossy(&sink.take()).into_owned();
+        assert!(whole.contains("\x1b[?25h"), "{whole:?}");
     }
 
     /// What the user would see, as a terminal emulator (vt100) makes it of the bytes:
