@@ -303,6 +303,59 @@ mod tests {
         }
     }
 
+    /// A resize clears what is below the cursor in one sequence, for the backend knows the
+    /// client's size (crossterm's would ask the server's terminal, and clear cell by cell
+    /// when that differs).
+    #[test]
+    fn a_resize_clears_with_one_sequence_at_the_clients_size() {
+        let pool = pool();
+        let sink = Sink::default();
+        let mut d = driver(LeanBackend::new(sink.clone()), &pool);
+        d.draw().unwrap();
+        sink.take();
+        d.resize(100, 30).unwrap();
+        assert_eq!(d.terminal().backend().size().unwrap(), Size::new(100, 30));
+        let cleared = String::from_utf8_lossy(&sink.take()).into_owned();
+        assert_eq!(cleared, "\x1b[1;1H\x1b[J", "one clear from the top");
+    }
+
+    /// What a buffered writer holds reaches the client when ratatui flushes a frame.
+    #[test]
+    fn a_frame_is_flushed_through_a_buffered_writer() {
+        let pool = pool();
+        let sink = Sink::default();
+        let mut d = driver(
+            LeanBackend::new(io::BufWriter::with_capacity(1 << 16, sink.clone())),
+            &pool,
+        );
+        d.draw().unwrap();
+        assert!(String::from_utf8_lossy(&sink.take()).contains("Log in"));
+    }
+
+    #[test]
+    fn attributes_are_undone_and_set_as_crossterms_backend_does() {
+        let bytes = |from: Modifier, to: Modifier| {
+            let mut out = Vec::new();
+            queue_modifier(&mut out, from, to).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(bytes(Modifier::SLOW_BLINK, Modifier::empty()), "\x1b[25m");
+        assert_eq!(bytes(Modifier::RAPID_BLINK, Modifier::empty()), "\x1b[25m");
+        assert_eq!(
+            bytes(Modifier::BOLD | Modifier::DIM, Modifier::DIM),
+            "\x1b[22m\x1b[2m"
+        );
+        assert_eq!(bytes(Modifier::DIM, Modifier::BOLD), "\x1b[22m\x1b[1m");
+        assert_eq!(
+            bytes(Modifier::empty(), Modifier::BOLD | Modifier::ITALIC),
+            "\x1b[3m\x1b[1m"
+        );
+        assert_eq!(
+            bytes(Modifier::REVERSED | Modifier::HIDDEN, Modifier::empty()),
+            "\x1b[27m\x1b[28m"
+        );
+    }
+
     /// After frames were dropped (the server's outbox), what the client's terminal has is
     /// not known: the next frame shows the cursor again and moves it, whole.
     #[test]
