@@ -98,21 +98,9 @@ fn main() {
     let sessions = env_or("SESSIONS", 1000).clamp(1, 5000);
     let typists = env_or("TYPISTS", 200).clamp(1, sessions);
     let dir = tempfile::tempdir().unwrap();
-    let cap = (sessions + 10).to_string();
-    let server = ssh::start_server(
-        dir.path(),
-        4,
-        &[
-            "--max-sessions",
-            &cap,
-            "--max-per-ip",
-            &cap,
-            "--accept-burst",
-            &cap,
-            "--accept-rate",
-            "1000",
-        ],
-    );
+    let caps = ssh::caps_for(sessions);
+    let args: Vec<&str> = caps.iter().map(String::as_str).collect();
+    let server = ssh::start_server(dir.path(), 4, &args);
     let (pid, port) = (server.pid, server.port);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -257,21 +257,11 @@ fn main() {
         String::from_utf8_lossy(&import.stderr)
     );
 
-    let cap = (clients + 10).to_string();
-    let queue_arg = queue.map(|q| q.to_string());
-    let mut args = vec![
-        "--max-sessions",
-        &cap,
-        "--max-per-ip",
-        &cap,
-        "--accept-burst",
-        &cap,
-        "--accept-rate",
-        "1000",
-    ];
-    if let Some(q) = &queue_arg {
-        args.extend(["--auth-queue", q.as_str()]);
+    let mut caps = ssh::caps_for(clients);
+    if let Some(q) = queue {
+        caps.extend(["--auth-queue".to_owned(), q.to_string()]);
     }
+    let args: Vec<&str> = caps.iter().map(String::as_str).collect();
     let server = ssh::start_server(dir.path(), cost, &args);
     eprintln!("authtui serve {}", args.join(" "));
 

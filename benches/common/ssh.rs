@@ -37,6 +37,24 @@ pub struct Served {
 
 /// Starts `authtui --data-file DIR/users.json --cost COST serve --listen 127.0.0.1:0
 /// SERVE_ARGS` and waits for its port.
+/// `authtui serve` flags that let `clients` sessions (and a few spare) connect at once
+/// from one address, as a load client on loopback does.
+pub fn caps_for(clients: usize) -> Vec<String> {
+    let cap = (clients + 10).to_string();
+    [
+        "--max-sessions",
+        &cap,
+        "--max-per-ip",
+        &cap,
+        "--accept-burst",
+        &cap,
+        "--accept-rate",
+        "1000",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
 pub fn start_server(dir: &Path, cost: u32, serve_args: &[&str]) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_authtui"))
         .arg("--data-file")
