@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
-use crate::store::{Claim, LockSchedule, UserRecord};
+use crate::store::{Bucket, Claim, LockSchedule, UserRecord};
 
 /// The most typed names remembered.
 pub const MAX_NAMES: usize = 10_000;
@@ -43,21 +43,17 @@ impl TypedNames {
             until: None,
             last: now,
         });
-        let lock = schedule.state_at(entry.failures, entry.until, now);
-        if lock.is_locked() {
-            return Claim::Locked(lock);
-        }
-        let before = UserRecord {
+        // The claim every store makes, on a record holding only the name's count.
+        let mut record = UserRecord {
             failed_attempts: entry.failures,
             locked_until: entry.until,
             ..UserRecord::default()
         };
-        schedule.count_failure(&mut entry.failures, &mut entry.until, now);
-        entry.last = now;
-        Claim::Admitted {
-            before,
-            lock: schedule.state_at(entry.failures, entry.until, now),
+        let (claim, counted) = schedule.claim(Some(&mut record), Bucket::Anyone, now);
+        if counted {
+            (entry.failures, entry.until, entry.last) = (record.failed_attempts, record.locked_until, now);
         }
+        claim
     }
 
     /// Forgets a name that became an account (its owner starts afresh).

@@ -130,7 +130,7 @@ impl LockSchedule {
     }
 
     /// One more failure on a count and its lock.
-    pub fn count_failure(&self, failures: &mut u32, until: &mut Option<DateTime<Utc>>, now: DateTime<Utc>) {
+    fn count_failure(&self, failures: &mut u32, until: &mut Option<DateTime<Utc>>, now: DateTime<Utc>) {
         *failures = failures.saturating_add(1);
         if let Some(d) = self.lock_duration(*failures) {
             *until = Some(now + d);
