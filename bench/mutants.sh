@@ -5,7 +5,8 @@
 #
 #   bench/mutants.sh            # both parts, one after the other
 #   bench/mutants.sh auth       # src/auth/** against the library's unit tests
-#   bench/mutants.sh store      # src/store/** against the unit tests and the file tests
+#   bench/mutants.sh store      # src/store/** but the databases, against the unit, file and contract tests
+#   bench/mutants.sh db         # src/store/{sqlite,postgres,migrate}.rs, against the contract and database tests
 #   bench/mutants.sh auth --shard 1/4    # further cargo-mutants options pass through
 #
 # Results: target/mutants/<part>/mutants.out/{caught,missed,timeout,unviable}.txt.
@@ -18,7 +19,7 @@ export CARGO_PROFILE_DEV_DEBUG=0 CARGO_PROFILE_TEST_DEBUG=0
 
 parts=("${1:-all}")
 [ $# -gt 0 ] && shift
-[ "${parts[0]}" = all ] && parts=(auth store)
+[ "${parts[0]}" = all ] && parts=(auth store db)
 
 # Equivalent mutants, one `file:line:col: description` per line (as `--list` names them)
 # followed by ` # reason`; turned into --exclude-re patterns.
@@ -36,10 +37,17 @@ for part in "${parts[@]}"; do
     case "$part" in
         auth) files=(--file 'src/auth/**'); tests=(--lib) ;;
         store)
-            files=(--file 'src/store/**')
-            tests=(--lib --test store_files --test file_rules --test event_log --test faults --test journal)
+            files=(--file 'src/store/**' --exclude src/store/sqlite.rs --exclude src/store/postgres.rs
+                --exclude src/store/migrate.rs)
+            tests=(--lib --test store_files --test file_rules --test event_log --test faults --test journal
+                --test contract)
             ;;
-        *) echo "bench/mutants.sh: unknown part '$part' (auth, store or all)" >&2; exit 2 ;;
+        db)
+            # The database tests start a throwaway PostgreSQL each: only for these files.
+            files=(--file src/store/sqlite.rs --file src/store/postgres.rs --file src/store/migrate.rs)
+            tests=(--lib --test contract --test store_processes --test postgres --test migrate)
+            ;;
+        *) echo "bench/mutants.sh: unknown part '$part' (auth, store, db or all)" >&2; exit 2 ;;
     esac
     echo "== mutants of $part"
     mkdir -p "target/mutants/$part"

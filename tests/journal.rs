@@ -473,3 +473,222 @@ fn concurrent_claims_through_the_journal_admit_exactly_the_threshold() {
     assert_eq!(read_fresh(&path)["alice"].failed_attempts, 5);
     assert!(read_fresh(&path)["alice"].locked_until.is_some());
 }
+
+/// xxHash64 (seed 0), written independently of the store's: what a journal header names
+/// `users.json` by.
+fn xxh64(bytes: &[u8]) -> u64 {
+    const P1: u64 = 11_400_714_785_074_694_791;
+    const P2: u64 = 14_029_467_366_897_019_727;
+    const P3: u64 = 1_609_587_929_392_839_161;
+    const P4: u64 = 9_650_029_242_287_828_579;
+    const P5: u64 = 2_870_177_450_012_600_261;
+    let round = |acc: u64, lane: u64| {
+        acc.wrapping_add(lane.wrapping_mul(P2))
+            .rotate_left(31)
+            .wrapping_mul(P1)
+    };
+    let u64_at = |b: &[u8]| u64::from_le_bytes(b[..8].try_into().unwrap());
+    let mut rest = bytes;
+    let mut h = if bytes.len() >= 32 {
+        let mut v = [P1.wrapping_add(P2), P2, 0, 0u64.wrapping_sub(P1)];
+        while rest.len() >= 32 {
+            for (i, lane) in v.iter_mut().enumerate() {
+                *lane = round(*lane, u64_at(&rest[i * 8..]));
+            }
+            rest = &rest[32..];
+        }
+        let mut h = v[0]
+            .rotate_left(1)
+            .wrapping_add(v[1].rotate_left(7))
+            .wrapping_add(v[2].rotate_left(12))
+            .wrapping_add(v[3].rotate_left(18));
+        for lane in v {
+            h = (h ^ round(0, lane)).wrapping_mul(P1).wrapping_add(P4);
+        }
+        h
+    } else {
+        P5
+    };
+    h = h.wrapping_add(bytes.len() as u64);
+    while rest.len() >= 8 {
+        h = (h ^ round(0, u64_at(rest)))
+            .rotate_left(27)
+            .wrapping_mul(P1)
+            .wrapping_add(P4);
+        rest = &rest[8..];
+    }
+    if rest.len() >= 4 {
+        let word = u32::from_le_bytes(rest[..4].try_into().unwrap()) as u64;
+        h = (h ^ word.wrapping_mul(P1))
+            .rotate_left(23)
+            .wrapping_mul(P2)
+            .wrapping_add(P3);
+        rest = &rest[4..];
+    }
+    for &b in rest {
+        h = (h ^ (b as u64).wrapping_mul(P5)).rotate_left(11).wrapping_mul(P1);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(P2);
+    h ^= h >> 29;
+    h = h.wrapping_mul(P3);
+    h ^ (h >> 32)
+}
+
+/// The journal's header line, naming `users.json` as it is now (checksummed as the store
+/// writes it), and the lines after it as they were.
+fn journal_naming_the_file_as_it_is(path: &Path) {
+    let journal = fs::read_to_string(journal_of(path)).unwrap();
+    let (header, lines) = journal.split_once('\n').unwrap();
+    let mut fields: serde_json::Value = serde_json::from_str(&header[9..]).unwrap();
+    let bytes = fs::read(path).unwrap();
+    fields["base_len"] = bytes.len().into();
+    fields["base_xxh64"] = format!("{:016x}", xxh64(&bytes)).into();
+    let json = fields.to_string();
+    fs::write(
+        journal_of(path),
+        format!("{:08x} {json}\n{lines}", crc32(json.as_bytes())),
+    )
+    .unwrap();
+}
+
+/// The same length, and a record no longer valid (a number where a hash must be).
+fn spoil_bob(path: &Path) {
+    let text = fs::read_to_string(path).unwrap();
+    let spoiled = text.replace(r#""hash-of-bob""#, "1234567890123");
+    assert_eq!((spoiled.len(), spoiled != text), (text.len(), true));
+    fs::write(path, spoiled).unwrap();
+}
+
+#[test]
+fn the_hash_helper_agrees_with_the_journal() {
+    let (_dir, path) = seeded();
+    log_in(&JsonFile::new(&path), "alice", at(1));
+    let journal = fs::read_to_string(journal_of(&path)).unwrap();
+    let bytes = fs::read(&path).unwrap();
+    assert!(
+        journal.contains(&format!(r#""base_xxh64":"{:016x}""#, xxh64(&bytes))),
+        "{journal}"
+    );
+    // The reference implementation's values for short inputs (the file above is longer
+    // than a 32-byte stripe; these take the other branches).
+    assert_eq!(xxh64(b""), 0xEF46_DB37_51D8_E999);
+    assert_eq!(xxh64(b"a"), 0xD24E_C4F1_A98C_6E5B);
+    assert_eq!(xxh64(b"abc"), 0x44BC_2CF5_AD77_0999);
+}
+
+#[test]
+fn a_file_the_journal_names_is_searched_for_one_account_not_parsed_whole() {
+    // docs/security.md rule 38: bytes an earlier read checked whole (the journal names
+    // them) are searched for the account asked; a record that is not asked for is not
+    // parsed. Shown with a journal that names a file it was not started for: alice is
+    // read, the spoilt record of bob is found when asked for or when all are needed.
+    let (_dir, path) = seeded();
+    log_in(&JsonFile::new(&path), "alice", at(1));
+    spoil_bob(&path);
+    journal_naming_the_file_as_it_is(&path);
+    let store = JsonFile::new(&path);
+    let alice = store.get("alice").unwrap().unwrap();
+    assert_eq!(
+        (alice.password_hash.as_str(), alice.login_count),
+        ("hash-of-alice", 1)
+    );
+    assert_eq!(store.get("dave").unwrap(), None);
+    assert_eq!(store.find(&["Carol", "carol"]).unwrap().unwrap().0, "carol");
+    for err in [
+        JsonFile::new(&path).get("bob").unwrap_err(),
+        JsonFile::new(&path).all().unwrap_err(),
+        store.get("bob").unwrap_err(),
+    ] {
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("users.json"), "{err}");
+    }
+    // A change that needs every account parses them all, and refuses the file unchanged.
+    let before = fs::read(&path).unwrap();
+    let err = store.insert_new(&[("dave".into(), record("h"))]).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    assert_eq!(fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_file_changed_after_its_journal_began_is_checked_whole_again() {
+    // The same spoilt record, but the journal still names the file as it was: the bytes
+    // are no longer the ones checked, so they are parsed whole and refused, whichever
+    // account is asked for.
+    let (_dir, path) = seeded();
+    log_in(&JsonFile::new(&path), "alice", at(1));
+    spoil_bob(&path);
+    for name in ["alice", "carol", "dave"] {
+        let err = JsonFile::new(&path).get(name).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{name}: {err}");
+    }
+    let err = JsonFile::new(&path)
+        .claim_attempt("alice", at(2), &SCHEDULE, Bucket::Anyone)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+}
+
+#[test]
+fn a_searched_file_answers_every_operation_as_a_parsed_one() {
+    // Accounts whose names a search must not confuse: one called "users" (the top-level
+    // key's bytes), prefixes of each other, one from the legacy rules with a capital.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("users.json");
+    let names = ["users", "al", "alice", "alicia", "Dave", "version"];
+    let accounts: Vec<(String, UserRecord)> = names
+        .iter()
+        .map(|n| (n.to_string(), record(&format!("hash-of-{n}"))))
+        .collect();
+    JsonFile::new(&path).insert_new(&accounts).unwrap();
+    log_in(&JsonFile::new(&path), "alice", at(1));
+    let parsed = read_fresh(&path);
+    assert_eq!(parsed.len(), names.len());
+    for name in names
+        .iter()
+        .copied()
+        .chain(["Alice", "user", "dave", "ali", "zed"])
+    {
+        let fresh = JsonFile::new(&path);
+        assert_eq!(fresh.get(name).unwrap(), parsed.get(name).cloned(), "{name}");
+        let found = JsonFile::new(&path).find(&[name]).unwrap();
+        assert_eq!(
+            found.map(|(n, _)| n),
+            parsed.get(name).map(|_| name.to_owned()),
+            "{name}"
+        );
+    }
+    // More names than one read answers by search: the rest from the parsed index.
+    let store = JsonFile::new(&path);
+    for i in 0..40 {
+        assert_eq!(store.get(&format!("nobody{i}")).unwrap(), None);
+    }
+    assert_eq!(store.get("alicia").unwrap(), parsed.get("alicia").cloned());
+    // Claims and logins on a searched file are journal lines; an account change folds.
+    let store = JsonFile::new(&path);
+    store
+        .claim_attempt("users", at(2), &SCHEDULE, Bucket::Anyone)
+        .unwrap();
+    log_in(&store, "alicia", at(3));
+    assert_eq!(
+        JsonFile::new(&path)
+            .get("users")
+            .unwrap()
+            .unwrap()
+            .failed_attempts,
+        1
+    );
+    assert_eq!(
+        JsonFile::new(&path).get("alicia").unwrap().unwrap().login_count,
+        1
+    );
+    let store = JsonFile::new(&path);
+    assert_eq!(store.get("al").unwrap().unwrap().password_hash, "hash-of-al");
+    store.rewrite().unwrap();
+    assert_eq!(store.insert_new(&[("zed".into(), record("h"))]).unwrap(), [true]);
+    assert!(!journal_of(&path).exists(), "folded");
+    let after = read_fresh(&path);
+    assert_eq!(after.len(), names.len() + 1);
+    assert_eq!(after["users"].failed_attempts, 1);
+    assert_eq!(after["alicia"].login_count, 1);
+    assert_eq!(after["alice"].login_count, 1);
+}

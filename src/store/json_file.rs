@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::format::Parsed;
 use super::journal::{self, Facts, Header, Journal};
+use super::prechecked::Prechecked;
 use super::safe_open::{self, Mode, Owner};
 use super::users::Base;
 use super::{
@@ -97,15 +98,20 @@ struct BaseSnap {
     trusted: bool,
     /// The bytes of a legacy file (a current file's are in `users`).
     legacy: Option<Arc<Vec<u8>>>,
+    /// Bytes the journal names (so an earlier read checked them whole), searched for the
+    /// names asked instead of parsed (`users` is then empty) until all of them are needed:
+    /// see `prechecked.rs` and docs/security.md rule 38.
+    prechecked: Option<Arc<Prechecked>>,
     /// xxHash64 of the bytes, computed when a journal asks.
     hash: Arc<OnceLock<u64>>,
 }
 
 impl BaseSnap {
     fn bytes(&self) -> Option<&[u8]> {
-        match &self.legacy {
-            Some(bytes) => Some(bytes),
-            None => self.users.base_bytes(),
+        match (&self.legacy, &self.prechecked) {
+            (Some(bytes), _) => Some(bytes),
+            (None, Some(pre)) => Some(pre.bytes()),
+            (None, None) => self.users.base_bytes(),
         }
     }
 
@@ -114,6 +120,16 @@ impl BaseSnap {
             .hash
             .get_or_init(|| journal::xxh64(self.bytes().unwrap_or_default()))
     }
+}
+
+/// `users.json` as just read: as before, or new bytes.
+enum Read {
+    Known(BaseSnap),
+    Fresh {
+        bytes: Vec<u8>,
+        stamp: Stamp,
+        trusted: bool,
+    },
 }
 
 /// `users.json` and its journal, as last read.
@@ -133,8 +149,9 @@ impl Snapshot {
         }
     }
 
-    fn get(&self, name: &str) -> Option<UserRecord> {
-        let mut record = self.base.users.get(name)?;
+    /// `record`, the account `name` as `users.json` has it, with the journal replayed.
+    fn replayed(&self, name: &str, record: Option<UserRecord>) -> Option<UserRecord> {
+        let mut record = record?;
         if self.journal_applies()
             && let Some(facts) = self.journal.overlay().get(name)
         {
@@ -143,8 +160,10 @@ impl Snapshot {
         Some(record)
     }
 
-    /// Every account, the journal replayed.
+    /// Every account, the journal replayed (of a snapshot that is not prechecked: see
+    /// [`JsonFile::indexed`]).
     fn users(&self) -> Users {
+        debug_assert!(self.base.prechecked.is_none(), "users of an unparsed file");
         let mut users = self.base.users.clone();
         if self.journal_applies() {
             for (name, facts) in self.journal.overlay() {
@@ -245,8 +264,9 @@ impl JsonFile {
     }
 
     /// `users.json` as it is now, reusing `old` when the file is unchanged: by its stamp
-    /// alone when that is trusted, else by comparing its bytes.
-    fn refresh_base(&self, old: Option<BaseSnap>) -> Result<BaseSnap, StoreError> {
+    /// alone when that is trusted, else by comparing its bytes. New bytes are returned as
+    /// they are, to be settled once the journal is read.
+    fn refresh_base(&self, old: Option<BaseSnap>) -> Result<Read, StoreError> {
         let read_at = SystemTime::now();
         let old = old.filter(|o| o.stamp.is_some());
         if let Some(old) = &old
@@ -254,30 +274,105 @@ impl JsonFile {
             && let Ok(meta) = fs::symlink_metadata(&self.path)
             && Some(Stamp::of(&meta)) == old.stamp
         {
-            return Ok(old.clone());
+            return Ok(Read::Known(old.clone()));
         }
         let Some((bytes, meta)) = self.read_bytes()? else {
-            return Ok(BaseSnap::default());
+            return Ok(Read::Known(BaseSnap::default()));
         };
         let stamp = Stamp::of(&meta);
         let trusted = stamp.settled_before(read_at);
         if let Some(old) = old
             && old.bytes() == Some(&bytes[..])
         {
-            return Ok(BaseSnap {
+            return Ok(Read::Known(BaseSnap {
                 stamp: Some(stamp),
                 trusted,
                 ..old
-            });
+            }));
+        }
+        Ok(Read::Fresh {
+            bytes,
+            stamp,
+            trusted,
+        })
+    }
+
+    /// New bytes of `users.json`, parsed and checked whole; or, if `journal` names them
+    /// (an earlier read checked them whole), kept to be searched (docs/security.md rule 38).
+    fn settle(&self, read: Read, journal: &Journal) -> Result<BaseSnap, StoreError> {
+        let (mut bytes, stamp, trusted) = match read {
+            Read::Known(base) => return Ok(base),
+            Read::Fresh {
+                bytes,
+                stamp,
+                trusted,
+            } => (bytes, Some(stamp), trusted),
+        };
+        let hash: Arc<OnceLock<u64>> = Arc::default();
+        if let Some(header) = journal.header()
+            && header.extends(&bytes, || *hash.get_or_init(|| journal::xxh64(&bytes)))
+        {
+            match Prechecked::new(bytes) {
+                Ok(pre) => {
+                    return Ok(BaseSnap {
+                        users: Users::new(),
+                        stamp,
+                        trusted,
+                        legacy: None,
+                        prechecked: Some(Arc::new(pre)),
+                        hash,
+                    });
+                }
+                Err(unsearchable) => bytes = unsearchable,
+            }
         }
         let (users, legacy) = self.parse(bytes)?;
         Ok(BaseSnap {
             users,
-            stamp: Some(stamp),
+            stamp,
             trusted,
             legacy: legacy.map(Arc::new),
-            hash: Arc::default(),
+            prechecked: None,
+            hash,
         })
+    }
+
+    /// `snapshot` with `users.json` parsed and checked whole, for what needs every
+    /// account (a list, a save); kept for later reads if it is still the one cached.
+    fn indexed(&self, snapshot: Snapshot) -> Result<Snapshot, StoreError> {
+        let Some(pre) = snapshot.base.prechecked.clone() else {
+            return Ok(snapshot);
+        };
+        let (users, legacy) = self.parse(pre.bytes().to_vec())?;
+        let base = BaseSnap {
+            users,
+            legacy: legacy.map(Arc::new),
+            prechecked: None,
+            ..snapshot.base
+        };
+        let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cached.as_mut()
+            && c.base.prechecked.as_ref().is_some_and(|p| Arc::ptr_eq(p, &pre))
+        {
+            c.base = base.clone();
+        }
+        Ok(Snapshot {
+            base,
+            journal: snapshot.journal,
+        })
+    }
+
+    /// The account `name` in `snapshot`, the journal replayed.
+    fn record(&self, snapshot: &Snapshot, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        let record = match &snapshot.base.prechecked {
+            None => snapshot.base.users.get(name),
+            Some(pre) => match pre.get(name) {
+                Some(found) => found,
+                // Not to be told by a search: parsed whole (and kept so).
+                None => return self.record(&self.indexed(snapshot.clone())?, name),
+            },
+        };
+        Ok(snapshot.replayed(name, record))
     }
 
     /// `users.json` and the journal as they are now (reusing what was read before where
@@ -295,8 +390,9 @@ impl JsonFile {
         // (a fold is rare); under it, nothing moves.
         let mut tries = 0;
         let snapshot = loop {
-            let base = self.refresh_base(old_base.take())?;
+            let read = self.refresh_base(old_base.take())?;
             let journal = Journal::refresh(&self.journal_path, old_journal.take())?;
+            let base = self.settle(read, &journal)?;
             let now = fs::symlink_metadata(&self.path).ok().map(|m| Stamp::of(&m));
             tries += 1;
             if now == base.stamp || tries >= 100 {
@@ -529,7 +625,7 @@ impl JsonFile {
     pub fn update(&self, change: &mut dyn FnMut(&mut Users) -> Change) -> Result<(), StoreError> {
         let _lock = self.lock()?;
         // Re-read under the lock (never write from a stale copy): see `snapshot`.
-        let snapshot = self.snapshot()?;
+        let snapshot = self.indexed(self.snapshot()?)?;
         let mut users = snapshot.users();
         if change(&mut users) == Change::Save {
             self.fold(&users)?;
@@ -596,18 +692,21 @@ impl JsonFile {
 
 impl UserStore for JsonFile {
     fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        Ok(self.snapshot()?.get(username))
+        self.record(&self.snapshot()?, username)
     }
 
     fn all(&self) -> Result<UserMap, StoreError> {
-        Ok(self.snapshot()?.users().to_map())
+        Ok(self.indexed(self.snapshot()?)?.users().to_map())
     }
 
     fn find(&self, names: &[&str]) -> Result<Option<(String, UserRecord)>, StoreError> {
         let snapshot = self.snapshot()?;
-        Ok(names
-            .iter()
-            .find_map(|name| Some(((*name).to_owned(), snapshot.get(name)?))))
+        for name in names {
+            if let Some(record) = self.record(&snapshot, name)? {
+                return Ok(Some(((*name).to_owned(), record)));
+            }
+        }
+        Ok(None)
     }
 
     /// A change of the five fields a login changes (`journal::Facts`) on an account that
@@ -620,7 +719,7 @@ impl UserStore for JsonFile {
     ) -> Result<(), StoreError> {
         let _lock = self.lock()?;
         let snapshot = self.snapshot()?;
-        let before = snapshot.get(username);
+        let before = self.record(&snapshot, username)?;
         let mut record = before.clone();
         if change(&mut record) == Change::Keep {
             return Ok(());
@@ -630,14 +729,14 @@ impl UserStore for JsonFile {
             (Some(old), Some(new)) if snapshot.can_journal() && Facts::only_difference(old, &new) => {
                 let line = journal::set_line(username, &Facts::of(&new));
                 if !self.append(&snapshot, &line)? {
-                    let mut users = snapshot.users();
+                    let mut users = self.indexed(snapshot)?.users();
                     users.insert(username.to_owned(), new);
                     self.fold(&users)?;
                 }
                 Ok(())
             }
             (_, new) => {
-                let mut users = snapshot.users();
+                let mut users = self.indexed(snapshot)?.users();
                 match new {
                     Some(new) => {
                         users.insert(username.to_owned(), new);
@@ -667,14 +766,21 @@ impl UserStore for JsonFile {
             return Ok(());
         }
         let _lock = self.lock()?;
-        let snapshot = self.snapshot()?;
-        if unchanged_unless_empty(&mut snapshot.base.users.clone()) == Change::Keep {
+        let mut snapshot = self.snapshot()?;
+        let empty = match snapshot.base.prechecked.as_ref().and_then(|pre| pre.is_empty()) {
+            Some(empty) => empty,
+            None => {
+                snapshot = self.indexed(snapshot)?;
+                unchanged_unless_empty(&mut snapshot.base.users.clone()) == Change::Keep
+            }
+        };
+        if empty {
             return Ok(());
         }
         if snapshot.can_journal() && self.append(&snapshot, &journal::noop_line())? {
             return Ok(());
         }
-        self.fold(&snapshot.users())
+        self.fold(&self.indexed(snapshot)?.users())
     }
 }
 

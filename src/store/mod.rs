@@ -9,6 +9,7 @@ mod lock;
 mod memory;
 pub mod migrate;
 mod postgres;
+mod prechecked;
 mod safe_open;
 mod sqlite;
 mod timestamp;
