@@ -515,6 +515,58 @@ mod tests {
     }
 
     #[test]
+    fn recent_reads_every_line_across_chunk_bounds() {
+        // Lines of many lengths, so that some straddle each 64 KiB bound the read goes
+        // back by: none is lost or cut.
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventFile::new(dir.path().join("events.jsonl"));
+        let events: Vec<Event> = (0..3000)
+            .map(|i| Event {
+                from: Some(format!("203.0.113.{}:{}", i % 250, 1000 + i * 7)),
+                ..event(i, EventKind::LoginSuccess, "alice")
+            })
+            .collect();
+        log.append_all(&events).unwrap();
+        assert!(std::fs::metadata(log.path()).unwrap().len() > 3 * 64 * 1024);
+        let times: Vec<i64> = log.recent("alice", 5000).unwrap().iter().map(|e| e.at.timestamp()).collect();
+        assert_eq!(times, (0..3000).rev().collect::<Vec<i64>>());
+    }
+
+    #[test]
+    fn as_many_bad_lines_as_are_named_get_no_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventFile::new(dir.path().join("events.jsonl"));
+        std::fs::write(log.path(), "junk\n".repeat(MAX_WARNINGS) + &line(1, "alice")).unwrap();
+        assert_eq!(log.all().unwrap().len(), 1);
+        let warnings = log.take_warnings();
+        assert_eq!(warnings.len(), MAX_WARNINGS, "{warnings:?}");
+        assert!(!warnings.iter().any(|w| w.contains("more lines")), "{warnings:?}");
+        // Each says why, in serde_json's words with the column ours.
+        assert!(warnings[0].contains("(expected value, at column 1)"), "{}", warnings[0]);
+    }
+
+    #[test]
+    fn the_logs_without_their_own_batch_or_warnings_append_in_order_and_warn_of_nothing() {
+        // MemoryLog keeps the trait's own `append_all` and `take_warnings`.
+        let log = MemoryLog::new();
+        let events = [
+            event(1, EventKind::Signup, "alice"),
+            event(2, EventKind::LoginSuccess, "alice"),
+        ];
+        log.append_all(&events).unwrap();
+        assert_eq!(log.all().unwrap(), events);
+        assert_eq!(log.take_warnings(), Vec::<String>::new());
+        // A shared file log passes a batch and its warnings on.
+        let dir = tempfile::tempdir().unwrap();
+        let shared = Arc::new(EventFile::new(dir.path().join("events.jsonl")));
+        EventLog::append_all(&shared, &events).unwrap();
+        assert_eq!(EventLog::all(&shared).unwrap(), events);
+        std::fs::write(shared.path(), "junk\n").unwrap();
+        EventLog::all(&shared).unwrap();
+        assert_eq!(EventLog::take_warnings(&shared).len(), 1);
+    }
+
+    #[test]
     fn a_missing_log_is_empty() {
         let log = EventFile::new("/nonexistent/dir/events.jsonl");
         assert_eq!(log.recent("a", 5).unwrap(), []);

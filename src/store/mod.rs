@@ -387,3 +387,20 @@ fn insert_free(users: &mut Users, accounts: &[(String, UserRecord)]) -> (Vec<boo
     };
     (added, change)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_one_saves_a_deletion_only_of_an_account_that_was_there() {
+        let mut users: Users = [("alice".to_owned(), UserRecord::default())].into_iter().collect();
+        let mut delete = |r: &mut Option<UserRecord>| {
+            *r = None;
+            Change::Save
+        };
+        assert_eq!(change_one(&mut users, "ghost", &mut delete), Change::Keep);
+        assert_eq!(change_one(&mut users, "alice", &mut delete), Change::Save);
+        assert!(users.is_empty());
+    }
+}
