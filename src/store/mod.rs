@@ -403,4 +403,18 @@ mod tests {
         assert_eq!(change_one(&mut users, "alice", &mut delete), Change::Save);
         assert!(users.is_empty());
     }
+
+    #[test]
+    fn a_shared_store_answers_as_the_store_it_shares() {
+        let store = std::sync::Arc::new(MemoryStore::new());
+        let record = UserRecord {
+            password_hash: "h".into(),
+            ..UserRecord::default()
+        };
+        assert_eq!(store.insert_new(&[("alice".into(), record.clone())]).unwrap(), [true]);
+        assert_eq!(UserStore::get(&store, "alice").unwrap(), Some(record.clone()));
+        assert_eq!(UserStore::all(&store).unwrap().len(), 1);
+        assert_eq!(UserStore::find(&store, &["bob", "alice"]).unwrap().unwrap().0, "alice");
+        assert_eq!(UserStore::location(&store), store.as_ref().location());
+    }
 }
