@@ -528,7 +528,12 @@ mod tests {
             .collect();
         log.append_all(&events).unwrap();
         assert!(std::fs::metadata(log.path()).unwrap().len() > 3 * 64 * 1024);
-        let times: Vec<i64> = log.recent("alice", 5000).unwrap().iter().map(|e| e.at.timestamp()).collect();
+        let times: Vec<i64> = log
+            .recent("alice", 5000)
+            .unwrap()
+            .iter()
+            .map(|e| e.at.timestamp())
+            .collect();
         assert_eq!(times, (0..3000).rev().collect::<Vec<i64>>());
     }
 
@@ -542,7 +547,11 @@ mod tests {
         assert_eq!(warnings.len(), MAX_WARNINGS, "{warnings:?}");
         assert!(!warnings.iter().any(|w| w.contains("more lines")), "{warnings:?}");
         // Each says why, in serde_json's words with the column ours.
-        assert!(warnings[0].contains("(expected value, at column 1)"), "{}", warnings[0]);
+        assert!(
+            warnings[0].contains("(expected value, at column 1)"),
+            "{}",
+            warnings[0]
+        );
     }
 
     #[test]

@@ -701,12 +701,17 @@ impl UserStore for JsonFile {
 
     fn find(&self, names: &[&str]) -> Result<Option<(String, UserRecord)>, StoreError> {
         let snapshot = self.snapshot()?;
+        // Every name is looked up, found or not: in a searched file each lookup is a scan
+        // of it, and stopping at the first found would make a known name typed with a
+        // capital cost less than an unknown one (docs/security.md rule 11).
+        let mut found = None;
         for name in names {
-            if let Some(record) = self.record(&snapshot, name)? {
-                return Ok(Some(((*name).to_owned(), record)));
+            let record = self.record(&snapshot, name)?;
+            if found.is_none() {
+                found = record.map(|r| ((*name).to_owned(), r));
             }
         }
-        Ok(None)
+        Ok(found)
     }
 
     /// A change of the five fields a login changes (`journal::Facts`) on an account that
@@ -822,5 +827,59 @@ pub(super) mod fault {
         if std::env::var_os(VAR).is_some_and(|v| v == name) {
             std::process::abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A users.json with `names`, and a journal naming it (a login was recorded).
+    fn searched(dir: &Path, names: &[&str]) -> JsonFile {
+        let path = dir.join("users.json");
+        let accounts: Vec<(String, UserRecord)> = names
+            .iter()
+            .map(|n| (n.to_string(), UserRecord::default()))
+            .collect();
+        JsonFile::new(&path).insert_new(&accounts).unwrap();
+        JsonFile::new(&path)
+            .update_user(names[0], &mut |r| {
+                r.as_mut().unwrap().login_count += 1;
+                Change::Save
+            })
+            .unwrap();
+        JsonFile::new(&path)
+    }
+
+    fn searches(store: &JsonFile) -> Option<usize> {
+        let snapshot = store.cached.lock().unwrap().clone()?;
+        Some(snapshot.base.prechecked?.searched())
+    }
+
+    #[test]
+    fn find_looks_up_every_name_found_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = searched(dir.path(), &["alice", "bob"]);
+        let (name, _) = store.find(&["alice", "Alice"]).unwrap().unwrap();
+        assert_eq!(name, "alice");
+        assert_eq!(searches(&store), Some(2), "the second name was looked up too");
+        assert!(store.find(&["carol", "Carol"]).unwrap().is_none());
+        assert_eq!(searches(&store), Some(4));
+        // And what a login asks next (the claim, the success) is answered from those.
+        store.get("alice").unwrap().unwrap();
+        assert_eq!(searches(&store), Some(4));
+    }
+
+    #[test]
+    fn a_fifth_name_indexes_the_file_for_later_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = searched(dir.path(), &["alice", "bob"]);
+        for name in ["a1", "a2", "a3", "a4"] {
+            assert!(store.get(name).unwrap().is_none());
+        }
+        assert_eq!(searches(&store), Some(4));
+        assert_eq!(store.get("bob").unwrap(), Some(UserRecord::default()));
+        assert_eq!(searches(&store), None, "parsed and kept so");
+        assert_eq!(store.get("alice").unwrap().unwrap().login_count, 1);
     }
 }

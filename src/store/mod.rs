@@ -394,7 +394,9 @@ mod tests {
 
     #[test]
     fn change_one_saves_a_deletion_only_of_an_account_that_was_there() {
-        let mut users: Users = [("alice".to_owned(), UserRecord::default())].into_iter().collect();
+        let mut users: Users = [("alice".to_owned(), UserRecord::default())]
+            .into_iter()
+            .collect();
         let mut delete = |r: &mut Option<UserRecord>| {
             *r = None;
             Change::Save
@@ -411,10 +413,16 @@ mod tests {
             password_hash: "h".into(),
             ..UserRecord::default()
         };
-        assert_eq!(store.insert_new(&[("alice".into(), record.clone())]).unwrap(), [true]);
+        assert_eq!(
+            store.insert_new(&[("alice".into(), record.clone())]).unwrap(),
+            [true]
+        );
         assert_eq!(UserStore::get(&store, "alice").unwrap(), Some(record.clone()));
         assert_eq!(UserStore::all(&store).unwrap().len(), 1);
-        assert_eq!(UserStore::find(&store, &["bob", "alice"]).unwrap().unwrap().0, "alice");
+        assert_eq!(
+            UserStore::find(&store, &["bob", "alice"]).unwrap().unwrap().0,
+            "alice"
+        );
         assert_eq!(UserStore::location(&store), store.as_ref().location());
     }
 }

@@ -65,6 +65,12 @@ impl Prechecked {
         &self.bytes
     }
 
+    /// How many names were searched for so far.
+    #[cfg(test)]
+    pub fn searched(&self) -> usize {
+        self.found.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     /// The record of `name`: `Some(None)` if there is no such account, `None` if this
     /// cannot tell (the name cannot be searched for, too many names were looked up, or the
     /// record does not parse): then the bytes are to be parsed whole.
