@@ -459,6 +459,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_line_leaves_out_what_is_zero_or_absent() {
+        let facts = Facts {
+            login_count: 3,
+            ..Facts::default()
+        };
+        let line = String::from_utf8(set_line("alice", &facts)).unwrap();
+        assert!(
+            line.ends_with(" {\"user\":\"alice\",\"login_count\":3}\n"),
+            "{line}"
+        );
+        let counted = Facts {
+            failed_attempts: 2,
+            known_failed_attempts: 1,
+            ..Facts::default()
+        };
+        let line = String::from_utf8(set_line("alice", &counted)).unwrap();
+        assert!(line.contains("\"failed_attempts\":2"), "{line}");
+        assert!(line.contains("\"known_failed_attempts\":1"), "{line}");
+    }
+
+    #[test]
+    fn a_header_extends_only_a_file_of_its_length_and_its_hash() {
+        let header = Header::new(3, 0xabc);
+        assert!(header.extends(b"xyz", || 0xabc));
+        assert!(!header.extends(b"xyz", || 0xabd), "same length, another hash");
+        assert!(!header.extends(b"wxyz", || 0xabc), "same hash, another length");
+    }
+
+    #[test]
     fn crc32_check_value() {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
         assert_eq!(crc32(b""), 0);

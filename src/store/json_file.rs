@@ -343,10 +343,10 @@ impl JsonFile {
         let Some(pre) = snapshot.base.prechecked.clone() else {
             return Ok(snapshot);
         };
-        let (users, legacy) = self.parse(pre.bytes().to_vec())?;
+        // Of this format's version (`Prechecked::new` saw to it), so never a legacy file.
+        let (users, _) = self.parse(pre.bytes().to_vec())?;
         let base = BaseSnap {
             users,
-            legacy: legacy.map(Arc::new),
             prechecked: None,
             ..snapshot.base
         };
