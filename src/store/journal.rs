@@ -488,6 +488,16 @@ mod tests {
     }
 
     #[test]
+    fn lines_too_short_to_hold_a_sum_are_not_lines() {
+        for short in [&b""[..], b"abc", b"cafe0000", b"cafe0000 "] {
+            assert_eq!(checked(short), None, "{short:?}");
+        }
+        let noop = noop_line();
+        let noop = noop.strip_suffix(b"\n").unwrap();
+        assert_eq!(checked(noop), Some(&b"{}"[..]));
+    }
+
+    #[test]
     fn crc32_check_value() {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
         assert_eq!(crc32(b""), 0);
