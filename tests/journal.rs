@@ -692,3 +692,38 @@ fn a_searched_file_answers_every_operation_as_a_parsed_one() {
     assert_eq!(after["alicia"].login_count, 1);
     assert_eq!(after["alice"].login_count, 1);
 }
+
+#[test]
+fn a_cached_store_sees_a_journal_begun_anew_in_the_same_file() {
+    // users.json replaced with the journal left (a crash between a save's rename and the
+    // journal's removal, or an administrator's copy): the next claim starts the journal
+    // anew in the same file. A store that had read the old journal must read the new one
+    // whole, not only what lies past where the old one ended.
+    let (_dir, path) = seeded();
+    let mine = JsonFile::new(&path);
+    log_in(&mine, "alice", at(1));
+    assert_eq!(mine.get("alice").unwrap().unwrap().login_count, 1);
+    let old_len = fs::metadata(journal_of(&path)).unwrap().len();
+    let journal_ino = ino(&journal_of(&path));
+    let mut replaced = fs::read(&path).unwrap();
+    replaced.insert(0, b' ');
+    fs::write(&path, &replaced).unwrap();
+    let theirs = JsonFile::new(&path);
+    for i in 0..3 {
+        theirs
+            .claim_attempt("bob", at(10 + i), &SCHEDULE, Bucket::Anyone)
+            .unwrap();
+    }
+    assert_eq!(
+        ino(&journal_of(&path)),
+        journal_ino,
+        "begun anew in the same file"
+    );
+    assert!(fs::metadata(journal_of(&path)).unwrap().len() >= old_len);
+    assert_eq!(mine.get("bob").unwrap().unwrap().failed_attempts, 3);
+    assert_eq!(
+        mine.get("alice").unwrap().unwrap().login_count,
+        0,
+        "the old journal extended another file"
+    );
+}
