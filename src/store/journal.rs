@@ -221,8 +221,6 @@ pub(super) struct Journal {
     header: Option<(Vec<u8>, Header)>,
     /// The end of the last good line: where the next append goes.
     pub good_end: u64,
-    /// How far the file was looked at (past `good_end`: a torn tail).
-    scanned: u64,
     /// Complete lines read, the header included.
     lines: usize,
     /// The latest facts of each account named.
@@ -254,7 +252,9 @@ impl Journal {
         {
             let mut head = vec![0; raw.len()];
             if file.read_exact_at(&mut head, 0).is_ok() && head == *raw {
-                if len == old.good_end && old.scanned == old.good_end {
+                // Nothing past the last good line: nothing new (a torn tail seen before
+                // and cut since leaves the same good lines).
+                if len == old.good_end {
                     return Ok(old);
                 }
                 let mut tail = vec![0; (len - old.good_end) as usize];
@@ -308,7 +308,6 @@ impl Journal {
             pos += nl + 1;
         }
         self.good_end = start + pos as u64;
-        self.scanned = start + bytes.len() as u64;
         Ok(())
     }
 }
@@ -498,6 +497,39 @@ mod tests {
         // The shortest line with a sum: its JSON goes on to the parse (which refuses it).
         let one = framed(b"1");
         assert_eq!(checked(one.strip_suffix(b"\n").unwrap()), Some(&b"1"[..]));
+    }
+
+    #[test]
+    fn a_summed_line_that_is_no_journal_line_is_named_by_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.json.journal");
+        let bad = br#"{"user":"alice","login_count":"x"}"#;
+        let mut bytes = header_line(&Header::new(0, 0));
+        bytes.extend_from_slice(&set_line("bob", &Facts::default()));
+        bytes.extend_from_slice(&framed(bad));
+        std::fs::write(&path, &bytes).unwrap();
+        let column = serde_json::from_slice::<Line>(bad).unwrap_err().column();
+        match Journal::refresh(&path, None) {
+            Err(StoreError::Corrupt {
+                line,
+                column: at,
+                reason,
+                ..
+            }) => {
+                assert_eq!((line, at), (3, 9 + column), "{reason}");
+                assert!(
+                    reason.starts_with("not a journal line this authtui writes ("),
+                    "{reason}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A header that is not one: line 1.
+        std::fs::write(&path, framed(br#"{"journal":1}"#)).unwrap();
+        match Journal::refresh(&path, None) {
+            Err(StoreError::Corrupt { line, .. }) => assert_eq!(line, 1),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
