@@ -857,6 +857,32 @@ mod tests {
     }
 
     #[test]
+    fn a_stamp_is_trusted_only_once_the_file_has_settled() {
+        let stamp = |mtime_ns: i128, ctime_ns: i128| Stamp {
+            dev: 1,
+            ino: 2,
+            len: 3,
+            mtime_ns,
+            ctime_ns,
+        };
+        let at = |ns: i128| SystemTime::UNIX_EPOCH + Duration::from_nanos(ns as u64);
+        let changed = 1_000_000_000_000;
+        // The later of the two times counts, whichever it is.
+        for s in [stamp(changed, changed - 5), stamp(changed - 5, changed)] {
+            assert!(!s.settled_before(at(changed)), "read in the same tick");
+            assert!(
+                !s.settled_before(at(changed + RACY_NS)),
+                "read just within the window"
+            );
+            assert!(s.settled_before(at(changed + RACY_NS + 1)), "read after it");
+        }
+        assert!(
+            !stamp(changed, changed).settled_before(at(changed - 1)),
+            "read before the change"
+        );
+    }
+
+    #[test]
     fn find_looks_up_every_name_found_or_not() {
         let dir = tempfile::tempdir().unwrap();
         let store = searched(dir.path(), &["alice", "bob"]);
