@@ -727,3 +727,63 @@ fn a_cached_store_sees_a_journal_begun_anew_in_the_same_file() {
         "the old journal extended another file"
     );
 }
+
+#[test]
+fn a_cached_store_reads_a_journal_in_another_file_whole() {
+    // The journal replaced by another file with the same header (a copy restored, its
+    // lines in another order): read whole, not taken for the file read before.
+    let (_dir, path) = seeded();
+    let mine = JsonFile::new(&path);
+    log_in(&mine, "alice", at(1));
+    log_in(&mine, "alice", at(2));
+    assert_eq!(mine.get("alice").unwrap().unwrap().login_count, 2);
+    let text = fs::read_to_string(journal_of(&path)).unwrap();
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    assert_eq!(lines.len(), 3, "a header and two logins");
+    let reordered = [lines[0], lines[2], lines[1]].concat();
+    let other = journal_of(&path).with_extension("other");
+    fs::write(&other, &reordered).unwrap();
+    fs::rename(&other, journal_of(&path)).unwrap();
+    assert_eq!(
+        mine.get("alice").unwrap().unwrap().login_count,
+        1,
+        "its last line now"
+    );
+}
+
+#[test]
+fn a_cached_store_reads_a_journal_cut_short_whole() {
+    // Cut back past what was read (by hand: the store itself never cuts a good line).
+    let (_dir, path) = seeded();
+    let mine = JsonFile::new(&path);
+    log_in(&mine, "alice", at(1));
+    assert_eq!(mine.get("alice").unwrap().unwrap().login_count, 1);
+    let text = fs::read_to_string(journal_of(&path)).unwrap();
+    let header_len = text.find('\n').unwrap() as u64 + 1;
+    fs::OpenOptions::new()
+        .write(true)
+        .open(journal_of(&path))
+        .unwrap()
+        .set_len(header_len)
+        .unwrap();
+    assert_eq!(mine.get("alice").unwrap().unwrap().login_count, 0);
+}
+
+#[test]
+fn a_journal_does_not_apply_to_a_file_changed_to_the_same_length() {
+    // Another valid users.json of the very same length (a hash replaced by another): the
+    // journal extended the file as it was, and no longer applies.
+    let (_dir, path) = seeded();
+    log_in(&JsonFile::new(&path), "alice", at(1));
+    assert_eq!(read_fresh(&path)["alice"].login_count, 1);
+    let text = fs::read_to_string(&path).unwrap();
+    let changed = text.replace("hash-of-alice", "hash-of-ALICE");
+    assert_eq!(changed.len(), text.len());
+    fs::write(&path, changed).unwrap();
+    let alice = read_fresh(&path).remove("alice").unwrap();
+    assert_eq!(
+        (alice.password_hash.as_str(), alice.login_count),
+        ("hash-of-ALICE", 0)
+    );
+    assert_eq!(JsonFile::new(&path).get("alice").unwrap().unwrap().login_count, 0);
+}

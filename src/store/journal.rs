@@ -547,6 +547,13 @@ mod tests {
             xxh64(b"Nobody inspects the spammish repetition"),
             0xFBCE_A83C_8A37_8BF1
         );
+        // Each tail an input can end with after its 32-byte stripes: 8 bytes, 4, single
+        // bytes (values from the reference implementation, Python's `xxhash`).
+        let counting: Vec<u8> = (0..100).collect();
+        assert_eq!(xxh64(&counting[..40]), 0xF5DA_40F1_B117_41E9);
+        assert_eq!(xxh64(&counting), 0x6AC1_E580_3216_6597);
+        assert_eq!(xxh64(b"abcdefgh123"), 0xA370_7DA0_DB02_25F7);
+        assert_eq!(xxh64(b"abcd"), 0xDE03_27B0_D25D_92CC);
     }
 
     #[test]

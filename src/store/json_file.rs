@@ -857,6 +857,31 @@ mod tests {
     }
 
     #[test]
+    fn the_default_data_file_is_users_json_in_an_authtui_directory() {
+        // Wherever the platform puts data (this test's HOME or XDG_DATA_HOME).
+        let path = default_path().expect("a home directory");
+        assert!(path.ends_with("authtui/users.json"), "{}", path.display());
+        assert!(path.is_absolute(), "{}", path.display());
+    }
+
+    #[test]
+    fn a_stamp_holds_the_file_times_in_nanoseconds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let file = File::create(&path).unwrap();
+        let mtime = SystemTime::UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789);
+        file.set_modified(mtime).unwrap();
+        let stamp = Stamp::of(&file.metadata().unwrap());
+        assert_eq!(stamp.mtime_ns, 1_700_000_000_123_456_789);
+        let meta = file.metadata().unwrap();
+        assert_eq!(
+            stamp.ctime_ns,
+            meta.ctime() as i128 * 1_000_000_000 + meta.ctime_nsec() as i128
+        );
+        assert!(stamp.ctime_ns > stamp.mtime_ns, "changed now, after the time set");
+    }
+
+    #[test]
     fn a_stamp_is_trusted_only_once_the_file_has_settled() {
         let stamp = |mtime_ns: i128, ctime_ns: i128| Stamp {
             dev: 1,
