@@ -882,6 +882,31 @@ mod tests {
     }
 
     #[test]
+    fn a_file_written_again_with_the_same_bytes_is_kept_with_its_new_stamp() {
+        // Same bytes, new times: the parse is kept, under the file's new stamp, trusted
+        // once the file has settled (so the next read is a stat, not a read).
+        let dir = tempfile::tempdir().unwrap();
+        let store = searched(dir.path(), &["alice", "bob"]);
+        let path = store.path().to_path_buf();
+        store.get("alice").unwrap();
+        let before = store.cached.lock().unwrap().clone().unwrap().base;
+        std::thread::sleep(Duration::from_millis(20));
+        fs::write(&path, fs::read(&path).unwrap()).unwrap();
+        std::thread::sleep(Duration::from_nanos(RACY_NS as u64 + 10_000_000));
+        store.get("alice").unwrap();
+        let after = store.cached.lock().unwrap().clone().unwrap().base;
+        let now = Stamp::of(&fs::metadata(&path).unwrap());
+        assert_ne!(before.stamp, Some(now));
+        assert_eq!(after.stamp, Some(now));
+        assert!(after.trusted);
+        let same = |a: &BaseSnap, b: &BaseSnap| match (&a.prechecked, &b.prechecked) {
+            (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+            _ => false,
+        };
+        assert!(same(&before, &after), "the bytes were not taken in anew");
+    }
+
+    #[test]
     fn a_stamp_is_trusted_only_once_the_file_has_settled() {
         let stamp = |mtime_ns: i128, ctime_ns: i128| Stamp {
             dev: 1,

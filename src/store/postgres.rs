@@ -1034,3 +1034,22 @@ fn one_line(text: &str) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schema_version_is_this_one_newer_older_or_not_one() {
+        assert!(check_version(&SCHEMA_VERSION.to_string()).is_ok());
+        assert!(check_version(&format!(" {SCHEMA_VERSION}\n")).is_ok());
+        assert!(matches!(check_version("3"), Err(SchemaProblem::Newer(3))));
+        assert!(matches!(check_version("1"), Err(SchemaProblem::Older(1))));
+        for not_one in ["0", "-1", "two", ""] {
+            assert!(
+                matches!(check_version(not_one), Err(SchemaProblem::Unknown(ref s)) if s == not_one),
+                "{not_one:?}"
+            );
+        }
+    }
+}
