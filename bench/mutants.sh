@@ -23,15 +23,18 @@ parts=("${1:-all}")
 
 # Equivalent mutants, one `file:line:col: description` per line (as `--list` names them)
 # followed by ` # reason`; turned into --exclude-re patterns.
+# Also skipped: bench/mutants-destructive.txt, mutants that a test catches but that harm
+# the machine when run as root (they give directories like / away), in the same form.
 excludes=()
-if [ -f bench/mutants-equivalent.txt ]; then
+for list in bench/mutants-equivalent.txt bench/mutants-destructive.txt; do
+    [ -f "$list" ] || continue
     while IFS= read -r line; do
         line="${line%%#*}"
         line="${line%"${line##*[![:space:]]}"}"
         [ -n "$line" ] || continue
         excludes+=(--exclude-re "^$(printf '%s' "$line" | sed 's/[][\.*^$(){}+?|]/\\&/g')\$")
-    done < bench/mutants-equivalent.txt
-fi
+    done < "$list"
+done
 
 for part in "${parts[@]}"; do
     case "$part" in

@@ -133,24 +133,32 @@ fn files_root_creates_in_another_users_directory_belong_to_that_user() {
 
     // No directory either: what authtui creates goes to the owner of the nearest
     // directory that exists.
-    let top = tempfile::tempdir().unwrap();
-    give_to_nobody(top.path());
-    let data = top.path().join("a/b/users.json");
+    let outer = tempfile::tempdir().unwrap();
+    let top = outer.path().join("top");
+    fs::create_dir(&top).unwrap();
+    give_to_nobody(&top);
+    let data = top.join("a/b/users.json");
     let mut cmd = sb.bare_command(&["--data-file", data.to_str().unwrap(), "--cost", "4"]);
     cmd.args(["user", "add", "alice", "--password-stdin"]);
     common::run(cmd, Some(format!("{PW}\n").as_bytes()))
         .expect_no_panic()
         .expect_code(0);
     for path in [
-        top.path().join("a"),
-        top.path().join("a/b"),
+        top.join("a"),
+        top.join("a/b"),
         data.clone(),
         data.with_file_name("users.json.lock"),
         data.with_file_name("events.jsonl"),
     ] {
         assert_eq!(owner(&path), (NOBODY, NOBODY), "{}", path.display());
     }
-    assert_eq!(common::mode(&top.path().join("a")), 0o700);
+    assert_eq!(common::mode(&top.join("a")), 0o700);
+    // Only what it created: the directories above the nearest one keep their owner.
+    assert_eq!(
+        owner(outer.path()),
+        (0, 0),
+        "a directory that was there was given away"
+    );
 }
 
 #[test]
