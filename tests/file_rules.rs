@@ -375,6 +375,37 @@ fn a_symlinked_activity_log_is_never_followed() {
 // --- Row 10: a lock held elsewhere ---
 
 /// Holds `users.json.lock` as another process would, until dropped.
+/// The CPU time this thread has used, from `/proc/thread-self/stat` (ticks of 10 ms).
+fn thread_cpu() -> Duration {
+    let stat = fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    // utime and stime: fields 14 and 15 of the line, 12 and 13 after the command's name.
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10)
+}
+
+#[test]
+fn a_wait_for_the_lock_sleeps_instead_of_spinning() {
+    // Rule 27: the wait costs no CPU to speak of (a wait that spun would use all of it).
+    let sb = Sandbox::with_file(&alice());
+    let _held = hold_lock(&sb);
+    let store = authtui::store::JsonFile::new(&sb.data).with_lock_timeout(Duration::from_millis(1500));
+    let before = thread_cpu();
+    let started = Instant::now();
+    let err = authtui::store::UserStore::update_user(&store, "alice", &mut |_| authtui::store::Change::Save)
+        .unwrap_err();
+    let (used, waited) = (thread_cpu() - before, started.elapsed());
+    assert!(
+        matches!(err, authtui::store::StoreError::LockTimeout { .. }),
+        "{err}"
+    );
+    assert!(waited >= Duration::from_millis(1500), "{waited:?}");
+    assert!(
+        used < Duration::from_millis(500),
+        "{used:?} of CPU in a {waited:?} wait"
+    );
+}
+
 fn hold_lock(sb: &Sandbox) -> File {
     let lock = File::options()
         .read(true)

@@ -787,3 +787,68 @@ fn a_journal_does_not_apply_to_a_file_changed_to_the_same_length() {
     );
     assert_eq!(JsonFile::new(&path).get("alice").unwrap().unwrap().login_count, 0);
 }
+
+#[test]
+fn a_journal_may_reach_its_bound_exactly() {
+    // The first login's journal (a header and one line), measured, is the bound: the
+    // second login then folds, the first does not.
+    let (_dir, path) = seeded();
+    log_in(&JsonFile::new(&path), "alice", at(1));
+    let one_login = fs::metadata(journal_of(&path)).unwrap().len();
+    let (_dir, path) = seeded();
+    let inode = ino(&path);
+    let store = JsonFile::new(&path).with_journal_limit(one_login);
+    log_in(&store, "alice", at(1));
+    assert_eq!(fs::metadata(journal_of(&path)).unwrap().len(), one_login);
+    assert_eq!(ino(&path), inode, "at the bound: appended, not folded");
+    log_in(&store, "alice", at(2));
+    assert_ne!(ino(&path), inode, "past it: folded");
+    assert_eq!(read_fresh(&path)["alice"].login_count, 2);
+}
+
+#[test]
+fn a_stale_temp_file_that_cannot_be_removed_is_an_error_naming_it() {
+    let (_dir, path) = seeded();
+    let temp = path.with_file_name("users.json.tmp");
+    fs::create_dir(&temp).unwrap();
+    fs::write(temp.join("x"), "x").unwrap();
+    let before = fs::read(&path).unwrap();
+    let err = JsonFile::new(&path)
+        .insert_new(&[("dave".into(), record("h"))])
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("remove the stale temp file") && text.contains("users.json.tmp"),
+        "{text}"
+    );
+    assert_eq!(fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_store_says_where_it_is_in_debug_output() {
+    let (_dir, path) = seeded();
+    let shown = format!("{:?}", JsonFile::new(&path));
+    assert!(shown.starts_with("JsonFile"), "{shown}");
+    assert!(shown.contains(&format!("{:?}", path)), "{shown}");
+}
+
+#[test]
+fn a_data_file_named_without_a_directory_is_in_the_working_one() {
+    // `--data-file users.json`: its directory is "", which is the working directory (the
+    // journal's first line syncs it). The only test here that moves the working directory,
+    // which every other one names absolute paths beside.
+    let dir = tempfile::tempdir().unwrap();
+    std::env::set_current_dir(dir.path()).unwrap();
+    let store = JsonFile::new("users.json");
+    store.insert_new(&[("alice".into(), record("h"))]).unwrap();
+    log_in(&store, "alice", at(1));
+    assert!(dir.path().join("users.json.journal").exists());
+    assert_eq!(
+        JsonFile::new(dir.path().join("users.json"))
+            .get("alice")
+            .unwrap()
+            .unwrap()
+            .login_count,
+        1
+    );
+}

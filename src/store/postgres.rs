@@ -1040,6 +1040,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_server_message_is_put_on_one_line() {
+        assert_eq!(
+            one_line("could not connect\n  DETAIL:  refused\r\n\nHINT: x "),
+            "could not connect; DETAIL:  refused; HINT: x"
+        );
+        assert_eq!(one_line("plain"), "plain");
+    }
+
+    #[test]
     fn a_schema_version_is_this_one_newer_older_or_not_one() {
         assert!(check_version(&SCHEMA_VERSION.to_string()).is_ok());
         assert!(check_version(&format!(" {SCHEMA_VERSION}\n")).is_ok());
