@@ -907,6 +907,42 @@ mod tests {
     }
 
     #[test]
+    fn an_error_inside_a_record_is_placed_in_the_whole_file() {
+        // "é" is one column; the record starts at line 2, column 8.
+        let bytes = "{\"users\":\n  \"é\": {\"a\":\n 1}}".as_bytes();
+        let offset = bytes.iter().rposition(|&b| b == b'{').unwrap();
+        assert_eq!(position(bytes, offset, 1, 1), (2, 8), "the record's first byte");
+        assert_eq!(
+            position(bytes, offset, 1, 5),
+            (2, 12),
+            "further on its first line"
+        );
+        assert_eq!(
+            position(bytes, offset, 2, 3),
+            (3, 3),
+            "a later line of the record"
+        );
+        assert_eq!(position(bytes, 0, 1, 1), (1, 1));
+    }
+
+    #[test]
+    fn a_bad_record_is_refused_with_where_and_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.json");
+        let text = "{\"version\": 1, \"users\": {\n  \"alice\": {\"password_hash\": \"h\"},\n  \"bob\": {\"password_hash\": \"h\", \"login_count\": \"x\"}\n}}\n";
+        fs::write(&path, text).unwrap();
+        match JsonFile::new(&path).get("alice") {
+            Err(StoreError::Corrupt {
+                line, column, reason, ..
+            }) => {
+                assert_eq!((line, column), (3, 50), "{reason}: the end of \"x\"");
+                assert_eq!(reason, "invalid type: string \"x\", expected u64");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn a_stamp_is_trusted_only_once_the_file_has_settled() {
         let stamp = |mtime_ns: i128, ctime_ns: i128| Stamp {
             dev: 1,
