@@ -162,6 +162,25 @@ fn files_root_creates_in_another_users_directory_belong_to_that_user() {
 }
 
 #[test]
+fn files_that_were_there_keep_their_owner_when_root_writes_beside_them() {
+    require_root("ownership");
+    // Only what this run creates is given to the directory's owner: a lock file and a log
+    // that root made before stay root's.
+    let sb = Sandbox::new();
+    let dir = sb.data.parent().unwrap().to_path_buf();
+    fs::create_dir(&dir).unwrap();
+    give_to_nobody(&dir);
+    for name in ["users.json.lock", "events.jsonl"] {
+        fs::write(beside(&sb, name), "").unwrap();
+    }
+    sb.add("alice", PW).expect_no_panic().expect_code(0);
+    assert_eq!(owner(&sb.data), (NOBODY, NOBODY), "made by this run");
+    for name in ["users.json.lock", "events.jsonl"] {
+        assert_eq!(owner(&beside(&sb, name)), (0, 0), "{name}");
+    }
+}
+
+#[test]
 fn a_save_keeps_a_group_other_than_the_owners() {
     require_root("ownership");
     let sb = Sandbox::with_file(&alice());

@@ -64,3 +64,18 @@ impl UserStore for MemoryStore {
         "memory".to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_made_with_accounts_has_them() {
+        let users: Users = [("alice".to_owned(), UserRecord::default())]
+            .into_iter()
+            .collect();
+        let store = MemoryStore::with_users(users);
+        assert_eq!(store.get("alice").unwrap(), Some(UserRecord::default()));
+        assert_eq!(store.all().unwrap().len(), 1);
+    }
+}
