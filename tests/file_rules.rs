@@ -162,6 +162,31 @@ fn files_root_creates_in_another_users_directory_belong_to_that_user() {
 }
 
 #[test]
+fn directories_root_creates_for_a_sqlite_store_belong_to_the_nearest_ones_owner() {
+    require_root("ownership");
+    let sb = Sandbox::new();
+    let outer = tempfile::tempdir().unwrap();
+    let top = outer.path().join("top");
+    fs::create_dir(&top).unwrap();
+    give_to_nobody(&top);
+    let db = top.join("a/b/users.db");
+    let store = format!("sqlite:{}", db.display());
+    let mut cmd = sb.bare_command(&["--store", &store, "--cost", "4"]);
+    cmd.args(["user", "add", "alice", "--password-stdin"]);
+    common::run(cmd, Some(format!("{PW}\n").as_bytes()))
+        .expect_no_panic()
+        .expect_code(0);
+    for path in [top.join("a"), top.join("a/b"), db.clone()] {
+        assert_eq!(owner(&path), (NOBODY, NOBODY), "{}", path.display());
+    }
+    assert_eq!(
+        owner(outer.path()),
+        (0, 0),
+        "a directory that was there was given away"
+    );
+}
+
+#[test]
 fn files_that_were_there_keep_their_owner_when_root_writes_beside_them() {
     require_root("ownership");
     // Only what this run creates is given to the directory's owner: a lock file and a log

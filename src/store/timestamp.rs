@@ -126,6 +126,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_fast_reader_reads_the_file_shape_and_nothing_else() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 24, 16, 34, 2).unwrap();
+        assert_eq!(parse_fast("2026-11-24T16:34:02Z"), Some(t));
+        assert_eq!(
+            parse_fast("0999-01-09T09:08:07Z"),
+            Utc.with_ymd_and_hms(999, 1, 9, 9, 8, 7).single()
+        );
+        let good = b"2026-11-24T16:34:02Z";
+        // Each separator wrong on its own, a digit that is none, the wrong length.
+        for (at, byte) in [
+            (4, b'x'),
+            (7, b'x'),
+            (10, b' '),
+            (13, b'.'),
+            (16, b'.'),
+            (19, b'z'),
+            (2, b'x'),
+            (12, b'-'),
+        ] {
+            let mut bad = *good;
+            bad[at] = byte;
+            let bad = std::str::from_utf8(&bad).unwrap();
+            assert_eq!(parse_fast(bad), None, "{bad}");
+        }
+        assert_eq!(parse_fast("2026-11-24T16:34:02.5Z"), None);
+        assert_eq!(parse_fast("2026-13-24T16:34:02Z"), None, "no 13th month");
+    }
+
+    #[test]
     fn round_trips_the_file_shape() {
         let t = parse("2026-11-24T16:34:02Z").unwrap();
         assert_eq!(&format(&t), b"2026-11-24T16:34:02Z");
