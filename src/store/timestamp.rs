@@ -155,6 +155,17 @@ mod tests {
     }
 
     #[test]
+    fn a_time_of_another_type_says_what_was_expected() {
+        let err = serde_json::from_str::<crate::store::UserRecord>(r#"{"password_hash":"h","created_at":5}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(r#"expected an RFC 3339 time such as "2026-11-24T16:34:02Z", or null"#),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn round_trips_the_file_shape() {
         let t = parse("2026-11-24T16:34:02Z").unwrap();
         assert_eq!(&format(&t), b"2026-11-24T16:34:02Z");

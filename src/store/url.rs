@@ -142,10 +142,16 @@ mod tests {
     fn a_postgres_password_is_never_shown() {
         let url: StoreUrl = "postgres://alice:s3cret@db.example/accounts".parse().unwrap();
         assert_eq!(url.to_string(), "postgres://alice:…@db.example/accounts");
-        assert!(!format!("{url:?}").contains("s3cret"));
-        let url: StoreUrl = "postgres://db.example/accounts?user=a&password=s3cret"
+        assert_eq!(
+            format!("{url:?}"),
+            "StoreUrl(postgres://alice:…@db.example/accounts)"
+        );
+        let url: StoreUrl = "postgres://db.example/accounts?user=a&password=s3cret&sslmode=disable"
             .parse()
             .unwrap();
-        assert!(!url.to_string().contains("s3cret"), "{url}");
+        assert_eq!(
+            url.to_string(),
+            "postgres://db.example/accounts?user=a&password=…&sslmode=disable"
+        );
     }
 }
