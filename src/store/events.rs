@@ -512,6 +512,17 @@ mod tests {
         let text = line(1, "alice") + &"y".repeat(100_000);
         std::fs::write(log.path(), &text).unwrap();
         assert_eq!(log.recent("alice", 5).unwrap().len(), 1);
+        // And a torn last line longer than a chunk that parses all the same.
+        let long = "a".repeat(70_000);
+        let text = line(1, &long) + line(2, &long).trim_end();
+        std::fs::write(log.path(), &text).unwrap();
+        let times: Vec<i64> = log
+            .recent(&long, 5)
+            .unwrap()
+            .iter()
+            .map(|e| e.at.timestamp())
+            .collect();
+        assert_eq!(times, [1]);
     }
 
     #[test]
