@@ -85,6 +85,23 @@ fn owner(path: &Path) -> (u32, u32) {
     (meta.uid(), meta.gid())
 }
 
+/// A temp directory of root's holding `top`, a directory given to nobody: what is made
+/// inside `top` goes to nobody, and the temp directory must stay root's.
+fn nobodys_dir_in_roots() -> (tempfile::TempDir, PathBuf) {
+    let outer = tempfile::tempdir().unwrap();
+    let top = outer.path().join("top");
+    fs::create_dir(&top).unwrap();
+    give_to_nobody(&top);
+    (outer, top)
+}
+
+/// The sandbox's data directory, made and given to nobody (no users.json in it yet).
+fn nobodys_data_dir(sb: &Sandbox) {
+    let dir = sb.data.parent().unwrap();
+    fs::create_dir(dir).unwrap();
+    give_to_nobody(dir);
+}
+
 fn give_to_nobody(path: &Path) {
     std::os::unix::fs::lchown(path, Some(NOBODY), Some(NOBODY)).unwrap();
 }
@@ -123,9 +140,7 @@ fn files_root_creates_in_another_users_directory_belong_to_that_user() {
     require_root("ownership");
     // No users.json yet: the directory's owner is the data's owner.
     let sb = Sandbox::new();
-    let dir = sb.data.parent().unwrap().to_path_buf();
-    fs::create_dir(&dir).unwrap();
-    give_to_nobody(&dir);
+    nobodys_data_dir(&sb);
     sb.add("alice", PW).expect_no_panic().expect_code(0);
     for name in ["users.json", "users.json.lock", "events.jsonl"] {
         assert_eq!(owner(&beside(&sb, name)), (NOBODY, NOBODY), "{name}");
@@ -133,10 +148,7 @@ fn files_root_creates_in_another_users_directory_belong_to_that_user() {
 
     // No directory either: what authtui creates goes to the owner of the nearest
     // directory that exists.
-    let outer = tempfile::tempdir().unwrap();
-    let top = outer.path().join("top");
-    fs::create_dir(&top).unwrap();
-    give_to_nobody(&top);
+    let (outer, top) = nobodys_dir_in_roots();
     let data = top.join("a/b/users.json");
     let mut cmd = sb.bare_command(&["--data-file", data.to_str().unwrap(), "--cost", "4"]);
     cmd.args(["user", "add", "alice", "--password-stdin"]);
@@ -165,10 +177,7 @@ fn files_root_creates_in_another_users_directory_belong_to_that_user() {
 fn directories_root_creates_for_a_sqlite_store_belong_to_the_nearest_ones_owner() {
     require_root("ownership");
     let sb = Sandbox::new();
-    let outer = tempfile::tempdir().unwrap();
-    let top = outer.path().join("top");
-    fs::create_dir(&top).unwrap();
-    give_to_nobody(&top);
+    let (outer, top) = nobodys_dir_in_roots();
     let db = top.join("a/b/users.db");
     let store = format!("sqlite:{}", db.display());
     let mut cmd = sb.bare_command(&["--store", &store, "--cost", "4"]);
@@ -192,9 +201,7 @@ fn files_that_were_there_keep_their_owner_when_root_writes_beside_them() {
     // Only what this run creates is given to the directory's owner: a lock file and a log
     // that root made before stay root's.
     let sb = Sandbox::new();
-    let dir = sb.data.parent().unwrap().to_path_buf();
-    fs::create_dir(&dir).unwrap();
-    give_to_nobody(&dir);
+    nobodys_data_dir(&sb);
     for name in ["users.json.lock", "events.jsonl"] {
         fs::write(beside(&sb, name), "").unwrap();
     }
