@@ -6,7 +6,10 @@
 #   bench/mutants.sh            # both parts, one after the other
 #   bench/mutants.sh auth       # src/auth/** against the library's unit tests
 #   bench/mutants.sh store      # src/store/** but the databases, against the unit, file and contract tests
-#   bench/mutants.sh db         # src/store/{sqlite,postgres,migrate}.rs, against the contract and database tests
+#   bench/mutants.sh db         # src/store/{sqlite,postgres,migrate}.rs: the three parts below
+#   bench/mutants.sh sqlite     # src/store/sqlite.rs, against the contract, SQLite process and migration tests
+#   bench/mutants.sh postgres   # src/store/postgres.rs, against the contract, PostgreSQL and migration tests
+#   bench/mutants.sh migrate    # src/store/migrate.rs, against the contract and migration tests
 #   bench/mutants.sh auth --shard 1/4    # further cargo-mutants options pass through
 #
 # Results: target/mutants/<part>/mutants.out/{caught,missed,timeout,unviable}.txt.
@@ -20,6 +23,8 @@ export CARGO_PROFILE_DEV_DEBUG=0 CARGO_PROFILE_TEST_DEBUG=0
 parts=("${1:-all}")
 [ $# -gt 0 ] && shift
 [ "${parts[0]}" = all ] && parts=(auth store db)
+[ "${parts[*]}" = "auth store db" ] && parts=(auth store sqlite postgres migrate)
+[ "${parts[0]}" = db ] && parts=(sqlite postgres migrate)
 
 # Equivalent mutants, one `file:line:col: description` per line (as `--list` names them)
 # followed by ` # reason`; turned into --exclude-re patterns.
@@ -45,12 +50,25 @@ for part in "${parts[@]}"; do
             tests=(--lib --test store_files --test file_rules --test event_log --test faults --test journal
                 --test contract)
             ;;
-        db)
-            # The database tests start a throwaway PostgreSQL each: only for these files.
-            files=(--file src/store/sqlite.rs --file src/store/postgres.rs --file src/store/migrate.rs)
-            tests=(--lib --test contract --test store_processes --test postgres --test migrate)
+        # The database tests are slow (each binary starts a throwaway PostgreSQL, and the
+        # process tests start hundreds of authtui processes): each database file runs only
+        # the tests that reach it.
+        sqlite)
+            files=(--file src/store/sqlite.rs)
+            tests=(--lib --test contract --test store_processes --test migrate)
             ;;
-        *) echo "bench/mutants.sh: unknown part '$part' (auth, store, db or all)" >&2; exit 2 ;;
+        postgres)
+            files=(--file src/store/postgres.rs)
+            tests=(--lib --test contract --test postgres --test migrate)
+            ;;
+        migrate)
+            files=(--file src/store/migrate.rs)
+            tests=(--lib --test contract --test migrate)
+            ;;
+        *)
+            echo "bench/mutants.sh: unknown part '$part' (auth, store, db, sqlite, postgres, migrate or all)" >&2
+            exit 2
+            ;;
     esac
     echo "== mutants of $part"
     mkdir -p "target/mutants/$part"
