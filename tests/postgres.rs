@@ -931,6 +931,88 @@ fn eight_processes_adding_100_accounts_each_leave_exactly_800() {
     assert_eq!(created, 801);
 }
 
+// --- The pool ---
+
+/// The backends connected to `db` now, by pid (the tests' own clients use other databases).
+fn backends(cluster: &pg::Cluster, db: &str) -> BTreeSet<i32> {
+    let rows = cluster
+        .client("postgres")
+        .query("SELECT pid FROM pg_stat_activity WHERE datname = $1", &[&db])
+        .unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+/// One thread's reads and writes, one after the other, are all served by the connection
+/// the first one opened: a connection given back is kept and lent again, not closed and
+/// made anew for every statement.
+#[test]
+fn the_pool_lends_one_connection_again_and_again() {
+    let cluster = pg::cluster();
+    let url = cluster.database("pool_reuse");
+    let store = open(&url);
+    store
+        .insert_new(&[("alice".into(), record(&common::pw_hash(), 1))])
+        .unwrap();
+    let first = backends(cluster, "pool_reuse");
+    assert_eq!(first.len(), 1, "one connection after one write: {first:?}");
+    for round in 0..5 {
+        store.get("alice").unwrap().expect("alice");
+        store.find(&["bob", "alice"]).unwrap().expect("alice");
+        store
+            .update_user("alice", &mut |r| {
+                r.as_mut().unwrap().login_count += 1;
+                Change::Save
+            })
+            .unwrap();
+        store.event_log().recent("alice", 5).unwrap();
+        assert_eq!(backends(cluster, "pool_reuse"), first, "round {round}");
+    }
+    assert_eq!(store.get("alice").unwrap().unwrap().login_count, 5);
+}
+
+/// A change that waits longer than the lock time-out for a row another transaction holds
+/// says so (not the server's own words), changes nothing, and leaves the connection
+/// usable: once the row is free, the same change succeeds on the same connection.
+#[test]
+fn a_row_lock_held_past_the_lock_timeout_is_named_and_nothing_changes() {
+    let cluster = pg::cluster();
+    let url = cluster.database("row_lock_timeout");
+    let store = PostgresStore::open(&url, Duration::from_secs(1)).unwrap_or_else(|e| panic!("{e}"));
+    let before = record(&common::pw_hash(), 1);
+    store.insert_new(&[("alice".into(), before.clone())]).unwrap();
+    let ours = backends(cluster, "row_lock_timeout");
+    let mut holder = cluster.client("row_lock_timeout");
+    let mut held = holder.transaction().unwrap();
+    held.execute("SELECT 1 FROM users WHERE username = 'alice' FOR UPDATE", &[])
+        .unwrap();
+    let mut bump = |r: &mut Option<UserRecord>| {
+        r.as_mut().unwrap().login_count += 1;
+        Change::Save
+    };
+    let started = Instant::now();
+    let err = store.update_user("alice", &mut bump).unwrap_err().to_string();
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "it waited for the lock"
+    );
+    assert!(
+        err.contains(
+            "cannot change an account: another process held the account's row lock for more than 1 s; nothing was changed"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains('\n'), "{err}");
+    held.rollback().unwrap();
+    drop(holder);
+    assert_eq!(store.get("alice").unwrap(), Some(before));
+    store.update_user("alice", &mut bump).unwrap();
+    assert_eq!(store.get("alice").unwrap().unwrap().login_count, 1);
+    assert!(
+        ours.is_subset(&backends(cluster, "row_lock_timeout")),
+        "a statement's error keeps the connection"
+    );
+}
+
 // --- Connections killed mid-transaction ---
 
 /// Waits until a connection to `db` is idle inside a transaction (paused by the test
