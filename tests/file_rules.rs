@@ -224,6 +224,40 @@ fn a_save_keeps_a_group_other_than_the_owners() {
     assert_eq!(owner(&sb.data), (0, NOBODY));
 }
 
+#[test]
+fn an_ordinary_users_files_in_a_shared_directory_stay_theirs() {
+    require_root("ownership");
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    // A directory of root's that group nogroup may write in, and nobody (of that group)
+    // making the data there: only root gives files away, so what nobody makes is nobody's,
+    // and making it must not fail for want of root's right to give it to the directory's
+    // owner.
+    let outer = tempfile::tempdir().unwrap();
+    fs::set_permissions(outer.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let shared = outer.path().join("shared");
+    fs::create_dir(&shared).unwrap();
+    std::os::unix::fs::lchown(&shared, Some(0), Some(NOBODY)).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o770)).unwrap();
+    let data = shared.join("users.json");
+    let sb = Sandbox::new();
+    for (name, what) in [("alice", "the first save"), ("bob", "a save over nobody's file")] {
+        let mut cmd = sb.bare_command(&["--data-file", data.to_str().unwrap(), "--cost", "4"]);
+        cmd.args(["user", "add", name, "--password-stdin"])
+            .uid(NOBODY)
+            .gid(NOBODY);
+        common::run(cmd, Some(format!("{PW}\n").as_bytes()))
+            .expect_no_panic()
+            .expect_code(0);
+        for file in ["users.json", "users.json.lock", "events.jsonl"] {
+            let path = shared.join(file);
+            assert_eq!(owner(&path), (NOBODY, NOBODY), "{file} after {what}");
+            assert_eq!(common::mode(&path), 0o600, "{file} after {what}");
+        }
+    }
+    assert_eq!(owner(&shared), (0, NOBODY), "the directory keeps its owner");
+}
+
 // --- Row 8: only regular files ---
 
 /// `user list`, `verify` and `user add` against the sandbox, each within [`QUICK`] and

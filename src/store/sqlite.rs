@@ -640,6 +640,20 @@ server:/export /home nfs4 rw 0 0
     }
 
     #[test]
+    fn debug_names_the_file_and_nothing_of_its_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let store = SqliteStore::open(&path, Duration::from_secs(1)).unwrap();
+        store
+            .insert_new(&[("alice".into(), UserRecord::new("$2b$04$x".into(), Utc::now()))])
+            .unwrap();
+        assert_eq!(
+            format!("{store:?}"),
+            format!("SqliteStore {{ path: {:?}, .. }}", path)
+        );
+    }
+
+    #[test]
     fn a_local_temp_directory_is_not_warned_about() {
         // The machine's own temp directory is on a local disk here.
         let dir = tempfile::tempdir().unwrap();
