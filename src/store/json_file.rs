@@ -391,6 +391,8 @@ impl JsonFile {
         let mut tries = 0;
         let snapshot = loop {
             let read = self.refresh_base(old_base.take())?;
+            #[cfg(test)]
+            tests::between_reads();
             let journal = Journal::refresh(&self.journal_path, old_journal.take())?;
             let base = self.settle(read, &journal)?;
             let now = fs::symlink_metadata(&self.path).ok().map(|m| Stamp::of(&m));
@@ -851,6 +853,19 @@ mod tests {
         JsonFile::new(&path)
     }
 
+    thread_local! {
+        /// Run once by this thread's next `snapshot`, between its read of users.json and
+        /// of the journal: where another process's fold may fall.
+        static BETWEEN_READS: std::cell::RefCell<Option<Box<dyn FnOnce()>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    pub(super) fn between_reads() {
+        if let Some(then) = BETWEEN_READS.with(|hook| hook.borrow_mut().take()) {
+            then();
+        }
+    }
+
     fn searches(store: &JsonFile) -> Option<usize> {
         let snapshot = store.cached.lock().unwrap().clone()?;
         Some(snapshot.base.prechecked?.searched())
@@ -980,6 +995,32 @@ mod tests {
         // And what a login asks next (the claim, the success) is answered from those.
         store.get("alice").unwrap().unwrap();
         assert_eq!(searches(&store), Some(4));
+    }
+
+    #[test]
+    fn a_fold_between_the_reads_of_the_file_and_its_journal_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.json");
+        // alice's login is in the journal, not yet in the file.
+        let reader = searched(dir.path(), &["alice"]);
+        // Another process folds the journal in (a new account is a rewrite) just after
+        // this read took the old file: the journal it then reads is gone.
+        BETWEEN_READS.with(|hook| {
+            *hook.borrow_mut() = Some(Box::new(move || {
+                let other = JsonFile::new(&path);
+                other
+                    .insert_new(&[("bob".into(), UserRecord::default())])
+                    .unwrap();
+                assert!(!other.journal_path().exists(), "folded");
+            }))
+        });
+        let alice = reader.get("alice").unwrap().unwrap();
+        assert!(BETWEEN_READS.with(|hook| hook.borrow().is_none()), "the fold ran");
+        assert_eq!(
+            alice.login_count, 1,
+            "the old file without its journal: a login lost"
+        );
+        assert_eq!(reader.get("bob").unwrap(), Some(UserRecord::default()));
     }
 
     #[test]
