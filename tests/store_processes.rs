@@ -224,3 +224,36 @@ fn a_sqlite_database_is_0600_and_never_opened_through_a_link() {
     out.expect_code(2);
     assert!(out.stderr.contains("symbolic link"), "{out:#?}");
 }
+
+/// A relative path that SQLite would read as a URI (`file:…`, which names another file or
+/// none: `mode=memory` keeps nothing) is the file of that name, the one checked by the
+/// rules of every file: an account acknowledged is kept there.
+#[test]
+fn a_sqlite_path_that_looks_like_a_uri_is_the_file_of_that_name() {
+    let sb = Sandbox::new();
+    for name in ["file:a.db?mode=memory", "file:b.db", "file:c.db?vfs=unix-none#x"] {
+        let store = format!("sqlite:{name}");
+        let mut cmd = command(&sb, &store, &["user", "add", "alice", "--password-stdin"]);
+        cmd.current_dir(sb.dir.path());
+        common::run(cmd, Some(format!("{PW}\n").as_bytes())).expect_code(0);
+        let mut cmd = command(&sb, &store, &["user", "list"]);
+        cmd.current_dir(sb.dir.path());
+        let out = common::run(cmd, None);
+        out.expect_code(0);
+        assert!(out.stdout.contains("alice"), "{name}: {out:#?}");
+        let file = sb.dir.path().join(name);
+        let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            bytes.starts_with(b"SQLite format 3\0"),
+            "{name}: the account is in the file named"
+        );
+        assert_eq!(common::mode(&file), 0o600, "{name}");
+    }
+    let mut names: Vec<String> = std::fs::read_dir(sb.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".db") && !n.starts_with("file:"))
+        .collect();
+    names.sort();
+    assert_eq!(names, Vec::<String>::new(), "no other file was made");
+}

@@ -127,11 +127,14 @@ impl SqliteStore {
                 safe_open::open(&self.path, Mode::ReadWriteCreate, owner)?;
             }
         }
+        #[cfg(test)]
+        tests::between_check_and_open();
+        // No link even if one was put there since the check, and the path as a file name,
+        // never a URI (see `as_file_name`).
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_NOFOLLOW
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(&self.path, flags).map_err(|e| self.error(e))?;
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(as_file_name(&self.path), flags).map_err(|e| self.error(e))?;
         conn.busy_timeout(self.busy_timeout).map_err(|e| self.error(e))?;
         if create {
             // Kept in the file once set: readers then never wait for a writer.
@@ -265,6 +268,18 @@ impl SqliteStore {
             Ok(value)
         })?;
         outcome.ok_or_else(|| self.error(rusqlite::Error::InvalidQuery))
+    }
+}
+
+/// `path` as SQLite must be given it to open that file: SQLite reads a name that starts
+/// with `file:` as a URI (the bundled build enables them whatever the open flags), which
+/// names another file than the one checked (`file:a.db` is `a.db`) or none at all
+/// (`?mode=memory`). A relative path is given as `./path`, which is never one.
+fn as_file_name(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        Path::new(".").join(path)
     }
 }
 
@@ -637,6 +652,61 @@ server:/export /home nfs4 rw 0 0
             network_fs_of(Path::new("/mnt/my share/x"), MOUNTS).as_deref(),
             Some("cifs")
         );
+    }
+
+    thread_local! {
+        /// Run once by this thread's next new connection, between the check of the file
+        /// and SQLite's open of it.
+        static BETWEEN_CHECK_AND_OPEN: std::cell::RefCell<Option<Box<dyn FnOnce()>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    pub(super) fn between_check_and_open() {
+        if let Some(then) = BETWEEN_CHECK_AND_OPEN.with(|hook| hook.borrow_mut().take()) {
+            then();
+        }
+    }
+
+    fn record() -> UserRecord {
+        UserRecord::new("$2b$04$x".into(), Utc::now())
+    }
+
+    /// The file checked, then swapped for a link before SQLite opens it: SQLite refuses the
+    /// link itself, and its target is not written.
+    #[test]
+    fn a_link_put_in_place_after_the_check_is_not_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let other = dir.path().join("other.db");
+        let store = SqliteStore::open(&path, Duration::from_secs(1)).unwrap();
+        store.insert_new(&[("alice".into(), record())]).unwrap();
+        std::fs::write(&other, b"").unwrap();
+        let (link, target) = (path.clone(), other.clone());
+        BETWEEN_CHECK_AND_OPEN.with(|hook| {
+            *hook.borrow_mut() = Some(Box::new(move || {
+                std::fs::remove_file(&link).unwrap();
+                std::os::unix::fs::symlink(&target, &link).unwrap();
+            }))
+        });
+        // A new store: its first connection is a new one.
+        let err = SqliteStore::open(&path, Duration::from_secs(1)).unwrap_err();
+        assert!(
+            BETWEEN_CHECK_AND_OPEN.with(|hook| hook.borrow().is_none()),
+            "swapped"
+        );
+        assert!(err.to_string().contains("a.db"), "{err}");
+        assert_eq!(
+            std::fs::read(&other).unwrap(),
+            b"",
+            "the link's target is untouched"
+        );
+    }
+
+    #[test]
+    fn a_relative_path_is_given_to_sqlite_as_a_file_name() {
+        assert_eq!(as_file_name(Path::new("file:a.db")), Path::new("./file:a.db"));
+        assert_eq!(as_file_name(Path::new("a/b.db")), Path::new("./a/b.db"));
+        assert_eq!(as_file_name(Path::new("/srv/a.db")), Path::new("/srv/a.db"));
     }
 
     #[test]
