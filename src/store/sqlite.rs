@@ -702,6 +702,24 @@ server:/export /home nfs4 rw 0 0
         );
     }
 
+    /// One thread's reads and writes are served by one connection, kept between them.
+    #[test]
+    fn a_connection_is_kept_and_used_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("a.db"), Duration::from_secs(1)).unwrap();
+        let idle = || store.idle.lock().unwrap().len();
+        assert_eq!(idle(), 0, "no database yet, no connection");
+        store.insert_new(&[("alice".into(), record())]).unwrap();
+        assert_eq!(idle(), 1);
+        for _ in 0..3 {
+            store.get("alice").unwrap().unwrap();
+            store.find(&["Alice", "alice"]).unwrap().unwrap();
+            EventLog::all(&store).unwrap();
+            store.rewrite().unwrap();
+            assert_eq!(idle(), 1);
+        }
+    }
+
     #[test]
     fn a_relative_path_is_given_to_sqlite_as_a_file_name() {
         assert_eq!(as_file_name(Path::new("file:a.db")), Path::new("./file:a.db"));
