@@ -970,6 +970,41 @@ fn the_pool_lends_one_connection_again_and_again() {
     assert_eq!(store.get("alice").unwrap().unwrap().login_count, 5);
 }
 
+/// A connection idle for longer than a second is checked before it is lent again: kept
+/// while its server end is alive, replaced (with no error to the caller) once the server
+/// has closed it, as a restart or an idle time-out on the server would.
+#[test]
+fn a_connection_idle_past_a_second_is_checked_kept_if_alive_and_replaced_if_not() {
+    let cluster = pg::cluster();
+    let url = cluster.database("pool_idle");
+    let store = open(&url);
+    store
+        .insert_new(&[("alice".into(), record(&common::pw_hash(), 1))])
+        .unwrap();
+    let first = backends(cluster, "pool_idle");
+    assert_eq!(first.len(), 1, "{first:?}");
+    thread::sleep(Duration::from_millis(1200));
+    store.get("alice").unwrap().expect("alice");
+    assert_eq!(backends(cluster, "pool_idle"), first, "alive: kept");
+    let pid = *first.iter().next().unwrap();
+    let killed: bool = cluster
+        .client("postgres")
+        .query_one("SELECT pg_terminate_backend($1)", &[&pid])
+        .unwrap()
+        .get(0);
+    assert!(killed);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while backends(cluster, "pool_idle").contains(&pid) {
+        assert!(Instant::now() < deadline, "backend {pid} did not end");
+        thread::sleep(Duration::from_millis(20));
+    }
+    thread::sleep(Duration::from_millis(1200));
+    store.get("alice").unwrap().expect("alice, on a new connection");
+    let now = backends(cluster, "pool_idle");
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert!(!now.contains(&pid), "{now:?}");
+}
+
 /// A change that waits longer than the lock time-out for a row another transaction holds
 /// says so (not the server's own words), changes nothing, and leaves the connection
 /// usable: once the row is free, the same change succeeds on the same connection.
