@@ -122,8 +122,9 @@ fn a_sqlite_file_of_a_newer_schema_is_refused_and_left_alone() {
         let out = common::run(command(&sb, &store, args), Some(format!("{PW}\n").as_bytes()));
         out.expect_code(2);
         assert!(
-            out.stderr
-                .contains("has schema version 3, but this authtui reads only version 2: use a newer authtui"),
+            out.stderr.contains(&format!(
+                "authtui: {store} has schema version 3, but this authtui reads only version 2: use a newer authtui"
+            )),
             "{args:?}: {out:#?}"
         );
         assert_eq!(out.errors().len(), 1, "{out:#?}");
