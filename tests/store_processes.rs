@@ -132,6 +132,37 @@ fn a_sqlite_file_of_a_newer_schema_is_refused_and_left_alone() {
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
+/// A schema version that is no version (0, negative, not a number) is not taken for an
+/// old one to upgrade: the file is not an authtui database, and nothing writes to it.
+#[test]
+fn a_sqlite_file_whose_schema_version_is_no_version_is_not_ours() {
+    let sb = Sandbox::new();
+    let store = sqlite(&sb);
+    add(&sb, &store, "alice").expect_code(0);
+    let path = sb.dir.path().join("data/accounts.db");
+    for version in ["0", "-1", "two", ""] {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute(
+            "UPDATE authtui_meta SET value = ?1 WHERE key = 'schema_version'",
+            [version],
+        )
+        .unwrap();
+        drop(conn);
+        let before = std::fs::read(&path).unwrap();
+        for args in [&["user", "list"][..], &["upgrade-store"]] {
+            let out = common::run(command(&sb, &store, args), None);
+            out.expect_code(2);
+            assert!(
+                out.stderr
+                    .contains(&format!("authtui: {store} is not an authtui database")),
+                "{version:?} {args:?}: {out:#?}"
+            );
+            assert_eq!(out.errors().len(), 1, "{out:#?}");
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), before, "{version:?}");
+    }
+}
+
 #[test]
 fn a_sqlite_file_of_schema_v1_is_refused_until_upgrade_store_upgrades_it_keeping_everything() {
     let sb = Sandbox::new();
