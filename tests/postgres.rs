@@ -435,6 +435,57 @@ fn rewrite_writes_a_row_unless_the_store_is_empty() {
     assert_eq!(version, "2", "and changes nothing");
 }
 
+/// Two changes that both find no account and both create it: the one that commits second
+/// loses the race on the name (a unique violation), and is run again, now seeing the
+/// account the first made, instead of failing. `change` is called once more for it.
+#[test]
+fn a_change_that_loses_the_race_to_create_an_account_is_run_again_on_it() {
+    let cluster = pg::cluster();
+    let url = cluster.database("create_race");
+    let store = Arc::new(open(&url));
+    let (inside, entered) = std::sync::mpsc::channel();
+    let (release, go_on) = std::sync::mpsc::channel::<()>();
+    let first = {
+        let store = Arc::clone(&store);
+        thread::spawn(move || {
+            let mut calls = 0;
+            store
+                .update_user("carol", &mut |r| {
+                    calls += 1;
+                    if calls == 1 {
+                        // Found no carol: wait while the other change makes her.
+                        assert!(r.is_none());
+                        inside.send(()).unwrap();
+                        go_on.recv().unwrap();
+                    }
+                    match r {
+                        Some(r) => r.login_count += 10,
+                        None => *r = Some(UserRecord::new("$2b$04$first".into(), at(1))),
+                    }
+                    Change::Save
+                })
+                .map(|()| calls)
+        })
+    };
+    entered.recv().unwrap();
+    store
+        .update_user("carol", &mut |r| {
+            assert!(r.is_none(), "the first change has not committed");
+            *r = Some(UserRecord {
+                login_count: 1,
+                ..UserRecord::new("$2b$04$second".into(), at(2))
+            });
+            Change::Save
+        })
+        .unwrap();
+    release.send(()).unwrap();
+    let calls = first.join().unwrap().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(calls, 2, "run again once");
+    let carol = store.get("carol").unwrap().unwrap();
+    assert_eq!(carol.password_hash, "$2b$04$second", "made by the one that won");
+    assert_eq!(carol.login_count, 11, "and changed by the one run again");
+}
+
 /// Claims on the database and on a `MemoryStore` (the trait's default claim over
 /// `LockSchedule::claim`) give the same outcomes and leave the same records, through the
 /// first lock, the doublings (and their cap at 16), the longest lock, and the permanent
