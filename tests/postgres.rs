@@ -486,6 +486,51 @@ fn a_change_that_loses_the_race_to_create_an_account_is_run_again_on_it() {
     assert_eq!(carol.login_count, 11, "and changed by the one run again");
 }
 
+/// Signups that deadlock on each other's names (bob then alice here, alice then bob
+/// there): the server aborts one, and the store runs its transaction again instead of
+/// failing; the names the other took are then not free.
+#[test]
+fn a_signup_aborted_by_a_deadlock_is_run_again() {
+    let cluster = pg::cluster();
+    let url = cluster.database("deadlock");
+    let store = Arc::new(open(&url));
+    let mut other = cluster.client("deadlock");
+    // This session waits long before it looks for a deadlock: the store's looks first
+    // (after the server's default second), so the store's transaction is the one aborted.
+    other.batch_execute("SET deadlock_timeout = '20s'").unwrap();
+    let mut tx = other.transaction().unwrap();
+    let insert = "INSERT INTO users (username, password_hash, created_at) VALUES ($1, 'x', 0)";
+    tx.execute(insert, &[&"bob"]).unwrap();
+    let signup = {
+        let store = Arc::clone(&store);
+        thread::spawn(move || {
+            store.insert_new(&[
+                ("alice".into(), record("$2b$04$a", 1)),
+                ("bob".into(), record("$2b$04$b", 1)),
+            ])
+        })
+    };
+    // The store has alice and waits for bob.
+    let mut admin = cluster.client("postgres");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while admin
+        .query_opt(
+            "SELECT 1 FROM pg_stat_activity WHERE datname = 'deadlock' AND wait_event_type = 'Lock'",
+            &[],
+        )
+        .unwrap()
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "the signup never waited for bob");
+        thread::sleep(Duration::from_millis(10));
+    }
+    tx.execute(insert, &[&"alice"]).unwrap();
+    tx.commit().unwrap();
+    let added = signup.join().unwrap().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(added, [false, false], "both names were taken by the other");
+    assert_eq!(store.get("alice").unwrap().unwrap().password_hash, "x");
+}
+
 /// Claims on the database and on a `MemoryStore` (the trait's default claim over
 /// `LockSchedule::claim`) give the same outcomes and leave the same records, through the
 /// first lock, the doublings (and their cap at 16), the longest lock, and the permanent
