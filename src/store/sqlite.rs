@@ -702,6 +702,43 @@ server:/export /home nfs4 rw 0 0
         );
     }
 
+    /// Every field is read back as written (times in whole seconds), by each way of
+    /// reading; a name that is no account is `None`.
+    #[test]
+    fn get_find_and_all_read_back_every_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("a.db"), Duration::from_secs(1)).unwrap();
+        let t = |s| DateTime::from_timestamp(s, 0);
+        let alice = UserRecord {
+            password_hash: "$2b$04$x".into(),
+            created_at: t(1),
+            last_login_at: t(2),
+            previous_login_at: t(3),
+            login_count: 4,
+            failed_attempts: 5,
+            locked_until: t(6),
+            last_login_from: Some("203.0.113.7:50122".into()),
+            known_addresses: vec!["203.0.113.7".into(), "2001:db8::1".into()],
+            known_failed_attempts: 7,
+            known_locked_until: t(8),
+        };
+        let bob = record();
+        store
+            .insert_new(&[("alice".into(), alice.clone()), ("bob".into(), bob.clone())])
+            .unwrap();
+        assert_eq!(store.get("alice").unwrap(), Some(alice.clone()));
+        assert_eq!(store.get("carol").unwrap(), None);
+        assert_eq!(
+            store.find(&["Alice", "alice", "bob"]).unwrap(),
+            Some(("alice".into(), alice.clone()))
+        );
+        assert_eq!(store.find(&["carol"]).unwrap(), None);
+        let all = UserStore::all(&store).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all.get("alice"), Some(&alice));
+        assert_eq!(all.get("bob").map(|r| &r.password_hash), Some(&bob.password_hash));
+    }
+
     /// One thread's reads and writes are served by one connection, kept between them.
     #[test]
     fn a_connection_is_kept_and_used_again() {
