@@ -662,6 +662,16 @@ fn the_activity_log_is_a_table_read_newest_or_oldest_first() {
         warnings.len() == 1 && warnings[0].contains("from_the_future"),
         "{warnings:?}"
     );
+    // Many such rows: a read warns of the first 20, not of every one.
+    db.batch_execute(
+        "INSERT INTO events (at, event, username) SELECT n, 'from_the_future_' || n, 'alice' FROM generate_series(7, 36) n",
+    )
+    .unwrap();
+    assert_eq!(log.all().unwrap().len(), events.len());
+    let warnings = log.take_warnings();
+    assert_eq!(warnings.len(), 20, "{warnings:?}");
+    assert!(warnings[0].contains("(from_the_future, at 6)"), "{warnings:?}");
+    assert!(warnings[19].contains("from_the_future_25"), "{warnings:?}");
 }
 
 #[test]
