@@ -1048,19 +1048,34 @@ fn backends(cluster: &pg::Cluster, db: &str) -> BTreeSet<i32> {
     rows.iter().map(|r| r.get(0)).collect()
 }
 
+/// A store on a new database `db` holding alice, and the one backend it has open.
+fn store_with_alice(cluster: &pg::Cluster, db: &str) -> (PostgresStore, BTreeSet<i32>) {
+    let store = open(&cluster.database(db));
+    store
+        .insert_new(&[("alice".into(), record(&common::pw_hash(), 1))])
+        .unwrap();
+    let first = backends(cluster, db);
+    assert_eq!(first.len(), 1, "one connection after one write: {first:?}");
+    (store, first)
+}
+
+/// Ends backend `pid` from the server's side, as `pg_terminate_backend` does.
+fn terminate(cluster: &pg::Cluster, pid: i32) {
+    let killed: bool = cluster
+        .client("postgres")
+        .query_one("SELECT pg_terminate_backend($1)", &[&pid])
+        .unwrap()
+        .get(0);
+    assert!(killed, "backend {pid}");
+}
+
 /// One thread's reads and writes, one after the other, are all served by the connection
 /// the first one opened: a connection given back is kept and lent again, not closed and
 /// made anew for every statement.
 #[test]
 fn the_pool_lends_one_connection_again_and_again() {
     let cluster = pg::cluster();
-    let url = cluster.database("pool_reuse");
-    let store = open(&url);
-    store
-        .insert_new(&[("alice".into(), record(&common::pw_hash(), 1))])
-        .unwrap();
-    let first = backends(cluster, "pool_reuse");
-    assert_eq!(first.len(), 1, "one connection after one write: {first:?}");
+    let (store, first) = store_with_alice(cluster, "pool_reuse");
     for round in 0..5 {
         store.get("alice").unwrap().expect("alice");
         store.find(&["bob", "alice"]).unwrap().expect("alice");
@@ -1082,23 +1097,12 @@ fn the_pool_lends_one_connection_again_and_again() {
 #[test]
 fn a_connection_idle_past_a_second_is_checked_kept_if_alive_and_replaced_if_not() {
     let cluster = pg::cluster();
-    let url = cluster.database("pool_idle");
-    let store = open(&url);
-    store
-        .insert_new(&[("alice".into(), record(&common::pw_hash(), 1))])
-        .unwrap();
-    let first = backends(cluster, "pool_idle");
-    assert_eq!(first.len(), 1, "{first:?}");
+    let (store, first) = store_with_alice(cluster, "pool_idle");
     thread::sleep(Duration::from_millis(1200));
     store.get("alice").unwrap().expect("alice");
     assert_eq!(backends(cluster, "pool_idle"), first, "alive: kept");
     let pid = *first.iter().next().unwrap();
-    let killed: bool = cluster
-        .client("postgres")
-        .query_one("SELECT pg_terminate_backend($1)", &[&pid])
-        .unwrap()
-        .get(0);
-    assert!(killed);
+    terminate(cluster, pid);
     let deadline = Instant::now() + Duration::from_secs(20);
     while backends(cluster, "pool_idle").contains(&pid) {
         assert!(Instant::now() < deadline, "backend {pid} did not end");
@@ -1225,12 +1229,7 @@ fn a_connection_killed_while_a_change_holds_the_row_lock_changes_nothing() {
                 "the paused change holds the row lock"
             );
         }
-        let killed: bool = cluster
-            .client("postgres")
-            .query_one("SELECT pg_terminate_backend($1)", &[&pid])
-            .unwrap()
-            .get(0);
-        assert!(killed);
+        terminate(cluster, pid);
         let out = common::wait_with_timeout(child, Duration::from_secs(30));
         out.expect_code(2).expect_no_panic();
         assert!(out.stderr.contains("test hook: paused before commit"), "{out:#?}");

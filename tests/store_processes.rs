@@ -100,19 +100,24 @@ fn sqlite_8_processes_adding_25_accounts_each_lose_none() {
     signups_at_once(sqlite);
 }
 
+/// Sets the schema version recorded in the SQLite file at `path` to `version`.
+fn set_schema_version(path: &std::path::Path, version: &str) {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute(
+            "UPDATE authtui_meta SET value = ?1 WHERE key = 'schema_version'",
+            [version],
+        )
+        .unwrap();
+}
+
 #[test]
 fn a_sqlite_file_of_a_newer_schema_is_refused_and_left_alone() {
     let sb = Sandbox::new();
     let store = sqlite(&sb);
     add(&sb, &store, "alice").expect_code(0);
     let path = sb.dir.path().join("data/accounts.db");
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute(
-        "UPDATE authtui_meta SET value = '3' WHERE key = 'schema_version'",
-        [],
-    )
-    .unwrap();
-    drop(conn);
+    set_schema_version(&path, "3");
     let before = std::fs::read(&path).unwrap();
     for args in [
         &["user", "list"][..],
@@ -141,13 +146,7 @@ fn a_sqlite_file_whose_schema_version_is_no_version_is_not_ours() {
     add(&sb, &store, "alice").expect_code(0);
     let path = sb.dir.path().join("data/accounts.db");
     for version in ["0", "-1", "two", ""] {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute(
-            "UPDATE authtui_meta SET value = ?1 WHERE key = 'schema_version'",
-            [version],
-        )
-        .unwrap();
-        drop(conn);
+        set_schema_version(&path, version);
         let before = std::fs::read(&path).unwrap();
         for args in [&["user", "list"][..], &["upgrade-store"]] {
             let out = common::run(command(&sb, &store, args), None);
