@@ -237,12 +237,25 @@ fn a_wrong_or_unreachable_url_is_a_one_line_error_without_the_password() {
         .url("no_such_db")
         .replace("postgres@", "postgres:s3cretpw@");
     let sb = common::Sandbox::new();
-    for url in [
-        "postgres://alice:s3cretpw@127.0.0.1:1/accounts",
-        "postgresql://alice:s3cretpw@%2Fno%2Fsuch%2Fdir/accounts",
-        "postgres://alice:s3cretpw@db.example:notaport/accounts",
-        "postgres://127.0.0.1:1/accounts?user=alice&password=s3cretpw",
-        socket.as_str(),
+    let refused = "cannot connect: error connecting to server: Connection refused (os error 111)";
+    for (url, reason) in [
+        ("postgres://alice:s3cretpw@127.0.0.1:1/accounts", refused),
+        (
+            "postgresql://alice:s3cretpw@%2Fno%2Fsuch%2Fdir/accounts",
+            "cannot connect: error connecting to server: No such file or directory (os error 2)",
+        ),
+        (
+            "postgres://alice:s3cretpw@db.example:notaport/accounts",
+            "not a PostgreSQL URL that authtui can use (invalid connection string: invalid value for option `port`)",
+        ),
+        (
+            "postgres://127.0.0.1:1/accounts?user=alice&password=s3cretpw",
+            refused,
+        ),
+        (
+            socket.as_str(),
+            "cannot connect: FATAL: database \"no_such_db\" does not exist",
+        ),
     ] {
         let started = Instant::now();
         let out = run(&sb, url, &["user", "list"], None);
@@ -263,6 +276,8 @@ fn a_wrong_or_unreachable_url_is_a_one_line_error_without_the_password() {
             errors[0].contains('…'),
             "the password's place is shown redacted: {out:#?}"
         );
+        // The reason in full, each cause once.
+        assert!(errors[0].ends_with(&format!(": {reason}")), "{out:#?}");
     }
     let out = run(&sb, &socket, &["user", "list"], None);
     assert!(out.stderr.contains("no_such_db"), "{out:#?}");
@@ -1156,6 +1171,119 @@ fn a_row_lock_held_past_the_lock_timeout_is_named_and_nothing_changes() {
         ours.is_subset(&backends(cluster, "row_lock_timeout")),
         "a statement's error keeps the connection"
     );
+}
+
+/// Our backends in `db`: all of them but the test's own `holder`.
+fn ours(cluster: &pg::Cluster, db: &str, holder: i32) -> BTreeSet<i32> {
+    let mut all = backends(cluster, db);
+    all.remove(&holder);
+    all
+}
+
+/// Waits until the backend `pid` is gone from the server.
+fn wait_gone(cluster: &pg::Cluster, db: &str, pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while backends(cluster, db).contains(&pid) {
+        assert!(Instant::now() < deadline, "backend {pid} did not end");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A pool of one connection: while that connection waits on a row lock, a second caller
+/// waits for it (no second connection is opened); when the waiting connection is killed,
+/// its caller is told and the pool opens a new one for the next caller; when a new one
+/// cannot be made, the caller is told why, and the next caller gets one once it can.
+#[test]
+fn a_pool_of_one_never_opens_two_and_replaces_the_connections_it_loses() {
+    let cluster = pg::cluster();
+    let db = "pool_of_one";
+    let url = cluster.database(db);
+    let store = Arc::new(
+        PostgresStore::open_with_pool_size(&url, Duration::from_secs(10), 1)
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let before = record(&common::pw_hash(), 1);
+    store.insert_new(&[("alice".into(), before.clone())]).unwrap();
+    let mut holder = cluster.client(db);
+    let holder_pid: i32 = holder.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    let first = ours(cluster, db, holder_pid);
+    assert_eq!(first.len(), 1, "{first:?}");
+    let pid = *first.iter().next().unwrap();
+
+    let mut held = holder.transaction().unwrap();
+    held.execute("SELECT 1 FROM users WHERE username = 'alice' FOR UPDATE", &[])
+        .unwrap();
+    let changer = {
+        let store = Arc::clone(&store);
+        thread::spawn(move || {
+            store.update_user("alice", &mut |r| {
+                r.as_mut().unwrap().login_count += 1;
+                Change::Save
+            })
+        })
+    };
+    let mut admin = cluster.client("postgres");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while admin
+        .query_opt(
+            "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+            &[&pid],
+        )
+        .unwrap()
+        .is_none()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the change never waited on the row lock"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    let reader = {
+        let store = Arc::clone(&store);
+        thread::spawn(move || store.get("alice"))
+    };
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        ours(cluster, db, holder_pid),
+        first,
+        "the second caller waits for the one connection"
+    );
+    assert!(!reader.is_finished(), "the second caller waits");
+
+    terminate(cluster, pid);
+    let err = changer.join().unwrap().unwrap_err().to_string();
+    assert!(err.contains("cannot change an account: "), "{err}");
+    assert_eq!(
+        reader.join().unwrap().unwrap(),
+        Some(before.clone()),
+        "the second caller is served by a new connection"
+    );
+    let second = ours(cluster, db, holder_pid);
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert!(!second.contains(&pid), "{second:?}");
+    held.rollback().unwrap();
+    drop(holder);
+
+    // Its connection lost while idle, and no new one to be had: said, and then recovered.
+    admin
+        .batch_execute(&format!("ALTER DATABASE {db} ALLOW_CONNECTIONS false"))
+        .unwrap();
+    let pid = *second.iter().next().unwrap();
+    terminate(cluster, pid);
+    wait_gone(cluster, db, pid);
+    thread::sleep(Duration::from_millis(1200));
+    let err = store.get("alice").unwrap_err().to_string();
+    assert!(
+        err.contains(&format!(
+            "cannot connect: FATAL: database \"{db}\" is not currently accepting connections"
+        )),
+        "{err}"
+    );
+    admin
+        .batch_execute(&format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true"))
+        .unwrap();
+    assert_eq!(store.get("alice").unwrap(), Some(before));
+    assert_eq!(backends(cluster, db).len(), 1);
 }
 
 // --- Connections killed mid-transaction ---

@@ -122,3 +122,196 @@ fn check(source: &UserMap, existing: &UserMap, to: &Side, events: usize) -> Resu
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    use super::*;
+    use crate::store::{Change, Event, EventKind, MemoryLog, MemoryStore, UserRecord};
+
+    fn record(n: i64) -> UserRecord {
+        UserRecord {
+            password_hash: "$2b$04$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234".into(),
+            created_at: DateTime::from_timestamp(n, 0),
+            login_count: n as u64,
+            ..UserRecord::default()
+        }
+    }
+
+    fn source(accounts: usize) -> (MemoryStore, MemoryLog) {
+        let store = MemoryStore::new();
+        let list: Vec<_> = (0..accounts)
+            .map(|i| (format!("user{i:06}"), record(i as i64)))
+            .collect();
+        store.insert_new(&list).unwrap();
+        let log = MemoryLog::new();
+        log.append(&Event {
+            at: DateTime::from_timestamp(7, 0).unwrap(),
+            event: EventKind::Signup,
+            username: "user000000".into(),
+            from: None,
+        })
+        .unwrap();
+        (store, log)
+    }
+
+    /// Progress is told before the first batch and after each one, counting the accounts
+    /// copied so far, up to the whole.
+    #[test]
+    fn progress_counts_the_accounts_copied_batch_by_batch() {
+        let (from, from_log) = source(2 * BATCH + 5);
+        let (to, to_log) = (MemoryStore::new(), MemoryLog::new());
+        let mut told = Vec::new();
+        let copied = copy(
+            &Side {
+                store: &from,
+                log: &from_log,
+            },
+            &Side {
+                store: &to,
+                log: &to_log,
+            },
+            false,
+            &mut |done, total| told.push((done, total)),
+        )
+        .unwrap();
+        let total = 2 * BATCH + 5;
+        assert_eq!(
+            copied,
+            Copied {
+                accounts: total,
+                events: 1
+            }
+        );
+        assert_eq!(
+            told,
+            [(0, total), (BATCH, total), (2 * BATCH, total), (total, total)]
+        );
+
+        let (small, small_log) = source(3);
+        let (to, to_log) = (MemoryStore::new(), MemoryLog::new());
+        told.clear();
+        copy(
+            &Side {
+                store: &small,
+                log: &small_log,
+            },
+            &Side {
+                store: &to,
+                log: &to_log,
+            },
+            false,
+            &mut |done, total| told.push((done, total)),
+        )
+        .unwrap();
+        assert_eq!(told, [(0, 3), (3, 3)]);
+    }
+
+    /// A target that does not keep what it was given: it says every account was added,
+    /// then loses, changes or adds some, or drops an event.
+    #[derive(Default)]
+    struct Unfaithful {
+        inner: MemoryStore,
+        log: MemoryLog,
+        fault: Fault,
+    }
+
+    #[derive(Default, Clone, Copy, PartialEq)]
+    enum Fault {
+        #[default]
+        LosesOne,
+        ChangesOne,
+        AddsOne,
+        DropsAnEvent,
+    }
+
+    impl UserStore for Unfaithful {
+        fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+            self.inner.get(username)
+        }
+
+        fn all(&self) -> Result<UserMap, StoreError> {
+            self.inner.all()
+        }
+
+        fn update_user(
+            &self,
+            username: &str,
+            change: &mut dyn FnMut(&mut Option<UserRecord>) -> Change,
+        ) -> Result<(), StoreError> {
+            self.inner.update_user(username, change)
+        }
+
+        fn insert_new(&self, accounts: &[(String, UserRecord)]) -> Result<Vec<bool>, StoreError> {
+            let mut kept = accounts.to_vec();
+            match self.fault {
+                Fault::LosesOne => {
+                    kept.pop();
+                }
+                Fault::ChangesOne => kept[0].1.login_count += 1,
+                Fault::AddsOne => kept.push(("mallory".into(), record(99))),
+                Fault::DropsAnEvent => {}
+            }
+            self.inner.insert_new(&kept)?;
+            Ok(vec![true; accounts.len()])
+        }
+
+        fn rewrite(&self) -> Result<(), StoreError> {
+            self.inner.rewrite()
+        }
+
+        fn location(&self) -> String {
+            "the unfaithful store".into()
+        }
+    }
+
+    impl EventLog for Unfaithful {
+        fn append(&self, event: &Event) -> Result<(), StoreError> {
+            match self.fault {
+                Fault::DropsAnEvent => Ok(()),
+                _ => self.log.append(event),
+            }
+        }
+
+        fn recent(&self, username: &str, limit: usize) -> Result<Vec<Event>, StoreError> {
+            self.log.recent(username, limit)
+        }
+
+        fn all(&self) -> Result<Vec<Event>, StoreError> {
+            self.log.all()
+        }
+    }
+
+    #[test]
+    fn a_copy_that_does_not_read_back_equal_is_a_mismatch_naming_what_differs() {
+        let (from, from_log) = source(3);
+        for (fault, what) in [
+            (Fault::LosesOne, "2 accounts where 3 were expected"),
+            (Fault::ChangesOne, "account user000000 differs"),
+            (Fault::AddsOne, "4 accounts where 3 were expected"),
+            (Fault::DropsAnEvent, "0 events where 1 were expected"),
+        ] {
+            let to = Unfaithful {
+                fault,
+                ..Unfaithful::default()
+            };
+            let err = copy(
+                &Side {
+                    store: &from,
+                    log: &from_log,
+                },
+                &Side { store: &to, log: &to },
+                false,
+                &mut |_, _| {},
+            )
+            .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "the copy in the unfaithful store does not match the source ({what}): check the target before using it"
+                )
+            );
+        }
+    }
+}

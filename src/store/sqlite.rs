@@ -474,8 +474,10 @@ impl UserStore for SqliteStore {
     }
 
     fn rewrite(&self) -> Result<(), StoreError> {
-        // A committed write of a claim's size that changes nothing; a store with no
-        // accounts (or no file) is left alone.
+        // A committed write of a claim's size that changes no account; a store with no
+        // accounts (or no file) is left alone. The row written must change: SQLite skips
+        // writing a row whose bytes are the same, and a commit with nothing written costs
+        // no fsync, which would tell an unknown name from a known one by its time.
         let Some(conn) = self.connect(false)? else {
             return Ok(());
         };
@@ -484,7 +486,8 @@ impl UserStore for SqliteStore {
             let any: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
             if any {
                 tx.execute(
-                    "UPDATE authtui_meta SET value = value WHERE key = 'schema_version'",
+                    "INSERT INTO authtui_meta (key, value) VALUES ('rewrite', '1')
+                     ON CONFLICT (key) DO UPDATE SET value = CASE value WHEN '1' THEN '0' ELSE '1' END",
                     [],
                 )?;
             }
@@ -592,12 +595,21 @@ pub fn network_fs_warning(path: &Path) -> Option<String> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let dir = std::fs::canonicalize(dir).ok()?;
-    let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+    let mounts = std::fs::read_to_string(mounts_file()).ok()?;
     let fs_type = network_fs_of(&dir, &mounts)?;
     Some(format!(
         "{} is on a network file system ({fs_type}), where SQLite's locks do not hold: keep the database on a local disk, or use PostgreSQL for several hosts",
         crate::printable::path(path)
     ))
+}
+
+/// The mount table: /proc/mounts (a test may give a table of its own).
+fn mounts_file() -> PathBuf {
+    #[cfg(test)]
+    if let Some(file) = tests::mounts_file() {
+        return file;
+    }
+    PathBuf::from("/proc/mounts")
 }
 
 /// The network file system type of the mount that holds `dir`, if it is one, from the
@@ -659,6 +671,93 @@ server:/export /home nfs4 rw 0 0
         /// and SQLite's open of it.
         static BETWEEN_CHECK_AND_OPEN: std::cell::RefCell<Option<Box<dyn FnOnce()>>> =
             const { std::cell::RefCell::new(None) };
+    }
+
+    thread_local! {
+        /// The mount table this thread's `network_fs_warning` reads, if not /proc/mounts.
+        static MOUNTS_FILE: std::cell::RefCell<Option<PathBuf>> = const { std::cell::RefCell::new(None) };
+    }
+
+    pub(super) fn mounts_file() -> Option<PathBuf> {
+        MOUNTS_FILE.with(|file| file.borrow().clone())
+    }
+
+    /// `network_fs_warning` of `path` with a mount table whose lines are `mounts`.
+    fn warning_with_mounts(path: &Path, mounts: &str) -> Option<String> {
+        let table = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(table.path(), mounts).unwrap();
+        MOUNTS_FILE.with(|file| *file.borrow_mut() = Some(table.path().to_owned()));
+        let warning = network_fs_warning(path);
+        MOUNTS_FILE.with(|file| *file.borrow_mut() = None);
+        warning
+    }
+
+    /// The warning reads the real mount table, for the directory that holds the file
+    /// (the current one for a bare file name), and names the file and the file system.
+    #[test]
+    fn a_database_in_a_directory_on_a_network_mount_is_warned_about() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = std::fs::canonicalize(dir.path()).unwrap();
+        let path = dir.path().join("a.db");
+        let nfs = format!(
+            "/dev/vda / ext4 rw 0 0\nserver:/export {} nfs4 rw 0 0\n",
+            real.display()
+        );
+        assert_eq!(
+            warning_with_mounts(&path, &nfs).as_deref(),
+            Some(
+                format!(
+                    "{} is on a network file system (nfs4), where SQLite's locks do not hold: keep the database on a local disk, or use PostgreSQL for several hosts",
+                    path.display()
+                )
+                .as_str()
+            )
+        );
+        let local = format!("/dev/vda / nfs rw 0 0\n/dev/vdb {} ext4 rw 0 0\n", real.display());
+        assert_eq!(warning_with_mounts(&path, &local), None);
+        // A bare name is in the current directory, which is under / here.
+        let root_nfs = "server:/ / nfs rw 0 0\n";
+        let bare = warning_with_mounts(Path::new("a.db"), root_nfs).expect("a warning");
+        assert!(
+            bare.starts_with("a.db is on a network file system (nfs)"),
+            "{bare}"
+        );
+        assert_eq!(warning_with_mounts(&path, "/dev/vda / ext4 rw 0 0\n"), None);
+    }
+
+    /// A rewrite commits a write to a store that holds accounts (another connection sees
+    /// the database changed) and leaves an empty or absent one as it is.
+    #[test]
+    fn rewrite_commits_a_write_unless_the_store_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let store = SqliteStore::open(&path, Duration::from_secs(1)).unwrap();
+        store.rewrite().unwrap();
+        assert!(!path.exists(), "no accounts, no file");
+        store.update_user("alice", &mut |_| Change::Keep).unwrap();
+        let other = rusqlite::Connection::open(&path).unwrap();
+        let version = || -> i64 { other.query_row("PRAGMA data_version", [], |r| r.get(0)).unwrap() };
+        let empty = version();
+        store.rewrite().unwrap();
+        assert_eq!(version(), empty, "an empty store is not written");
+        store.insert_new(&[("alice".into(), record())]).unwrap();
+        let before = version();
+        assert_ne!(before, empty);
+        store.rewrite().unwrap();
+        let after = version();
+        assert_ne!(after, before, "a rewrite is a committed write");
+        store.rewrite().unwrap();
+        assert_ne!(version(), after, "and so is the next one");
+        assert_eq!(
+            store.get("alice").unwrap().map(|r| r.password_hash),
+            Some("$2b$04$x".into())
+        );
+    }
+
+    #[test]
+    fn the_location_is_the_store_url_of_the_file() {
+        let store = SqliteStore::open("/srv/authtui/a.db", Duration::from_secs(1)).unwrap();
+        assert_eq!(store.location(), "sqlite:/srv/authtui/a.db");
     }
 
     pub(super) fn between_check_and_open() {
