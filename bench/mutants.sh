@@ -30,16 +30,26 @@ parts=("${1:-all}")
 # followed by ` # reason`; turned into --exclude-re patterns.
 # Also skipped: bench/mutants-destructive.txt, mutants that a test catches but that harm
 # the machine when run as root (they give directories like / away), in the same form.
+# The entries name mutants by line and column, so an entry the code has moved away from
+# would quietly stop being skipped (and a destructive one would run): the script refuses
+# to start while any entry is not a mutant of the code as it is.
+current="$(cargo mutants --list)"
 excludes=()
+stale=0
 for list in bench/mutants-equivalent.txt bench/mutants-destructive.txt; do
     [ -f "$list" ] || continue
     while IFS= read -r line; do
         line="${line%%#*}"
         line="${line%"${line##*[![:space:]]}"}"
         [ -n "$line" ] || continue
+        if ! grep -qxF -- "$line" <<<"$current"; then
+            echo "bench/mutants.sh: $list names no mutant of the code now (did its line move?): $line" >&2
+            stale=1
+        fi
         excludes+=(--exclude-re "^$(printf '%s' "$line" | sed 's/[][\.*^$(){}+?|]/\\&/g')\$")
     done < "$list"
 done
+[ "$stale" = 0 ] || exit 2
 
 for part in "${parts[@]}"; do
     case "$part" in
