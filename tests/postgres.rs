@@ -1118,11 +1118,7 @@ fn a_connection_idle_past_a_second_is_checked_kept_if_alive_and_replaced_if_not(
     assert_eq!(backends(cluster, "pool_idle"), first, "alive: kept");
     let pid = *first.iter().next().unwrap();
     terminate(cluster, pid);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while backends(cluster, "pool_idle").contains(&pid) {
-        assert!(Instant::now() < deadline, "backend {pid} did not end");
-        thread::sleep(Duration::from_millis(20));
-    }
+    wait_gone(cluster, "pool_idle", pid);
     thread::sleep(Duration::from_millis(1200));
     store.get("alice").unwrap().expect("alice, on a new connection");
     let now = backends(cluster, "pool_idle");

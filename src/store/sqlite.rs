@@ -692,8 +692,8 @@ server:/export /home nfs4 rw 0 0
         warning
     }
 
-    /// The warning reads the real mount table, for the directory that holds the file
-    /// (the current one for a bare file name), and names the file and the file system.
+    /// The warning looks up, in the mount table, the directory that holds the file (the
+    /// current one for a bare file name), and names the file and the file system.
     #[test]
     fn a_database_in_a_directory_on_a_network_mount_is_warned_about() {
         let dir = tempfile::tempdir().unwrap();
@@ -756,8 +756,10 @@ server:/export /home nfs4 rw 0 0
 
     #[test]
     fn the_location_is_the_store_url_of_the_file() {
-        let store = SqliteStore::open("/srv/authtui/a.db", Duration::from_secs(1)).unwrap();
-        assert_eq!(store.location(), "sqlite:/srv/authtui/a.db");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let store = SqliteStore::open(&path, Duration::from_secs(1)).unwrap();
+        assert_eq!(store.location(), format!("sqlite:{}", path.display()));
     }
 
     pub(super) fn between_check_and_open() {
