@@ -156,11 +156,10 @@ mod tests {
         (store, log)
     }
 
-    /// Progress is told before the first batch and after each one, counting the accounts
-    /// copied so far, up to the whole.
-    #[test]
-    fn progress_counts_the_accounts_copied_batch_by_batch() {
-        let (from, from_log) = source(2 * BATCH + 5);
+    /// Copies a source of `accounts` accounts into empty memory: what was copied, and
+    /// every progress call it made.
+    fn copy_with_progress(accounts: usize) -> (Copied, Vec<(usize, usize)>) {
+        let (from, from_log) = source(accounts);
         let (to, to_log) = (MemoryStore::new(), MemoryLog::new());
         let mut told = Vec::new();
         let copied = copy(
@@ -176,7 +175,15 @@ mod tests {
             &mut |done, total| told.push((done, total)),
         )
         .unwrap();
+        (copied, told)
+    }
+
+    /// Progress is told before the first batch and after each one, counting the accounts
+    /// copied so far, up to the whole.
+    #[test]
+    fn progress_counts_the_accounts_copied_batch_by_batch() {
         let total = 2 * BATCH + 5;
+        let (copied, told) = copy_with_progress(total);
         assert_eq!(
             copied,
             Copied {
@@ -188,24 +195,7 @@ mod tests {
             told,
             [(0, total), (BATCH, total), (2 * BATCH, total), (total, total)]
         );
-
-        let (small, small_log) = source(3);
-        let (to, to_log) = (MemoryStore::new(), MemoryLog::new());
-        told.clear();
-        copy(
-            &Side {
-                store: &small,
-                log: &small_log,
-            },
-            &Side {
-                store: &to,
-                log: &to_log,
-            },
-            false,
-            &mut |done, total| told.push((done, total)),
-        )
-        .unwrap();
-        assert_eq!(told, [(0, 3), (3, 3)]);
+        assert_eq!(copy_with_progress(3).1, [(0, 3), (3, 3)]);
     }
 
     /// A target that does not keep what it was given: it says every account was added,
